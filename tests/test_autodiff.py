@@ -127,7 +127,11 @@ def test_multivariate_hessian_matches_sympy():
     xs = (x, y, z)
 
     def f(v):
-        return sin(v[0] * v[1]) * exp(v[2] / 3) + log(1 + v[0] ** 2 + v[2] ** 2) + tanh(v[1] - v[2]) ** 2
+        return (
+            sin(v[0] * v[1]) * exp(v[2] / 3)
+            + log(1 + v[0] ** 2 + v[2] ** 2)
+            + tanh(v[1] - v[2]) ** 2
+        )
 
     p = np.array([0.4, -1.1, 0.8])
     sub = dict(zip(xs, (sp.Float(float(c), 40) for c in p), strict=True))
@@ -183,6 +187,9 @@ def test_jacobian_shape_and_closed_form():
     # A function that ignores its input has a zero Jacobian (and gradient).
     close(jacobian(lambda t: np.ones(2))(x), np.zeros((2, 3)))
     close(grad(lambda t: 3.0)(x), np.zeros(3))
+    close(grad(lambda t: Tensor(2.0) * 3)(x), np.zeros(3))  # a Tensor, but not of x
+    # The backward pass of `sum` recorded on Tensors: (sum x)^2 has Hessian 2 * ones.
+    close(hessian(lambda t: t.sum() ** 2)(x), 2 * np.ones((3, 3)))
     # Higher order: the Jacobian of a Jacobian, shape (2, 3, 3).
     T = jacobian(jacobian(lambda t: t[:2] * t[1:] * t[0]))(x)
     assert T.shape == (2, 3, 3)
@@ -324,7 +331,10 @@ def test_nested_transforms_no_perturbation_confusion():
     d3 = grad(lambda x: grad(lambda y: grad(lambda z: z**5)(y))(x))(1.3)
     close(d3, 60 * 1.3**2)
     # A Jacobian inside another transform stays differentiable.
-    close(jacobian(lambda t: jacobian(lambda u: u**3)(t).sum(axis=1))([1.0, 2.0]), np.diag([6.0, 12.0]))
+    close(
+        jacobian(lambda t: jacobian(lambda u: u**3)(t).sum(axis=1))([1.0, 2.0]),
+        np.diag([6.0, 12.0]),
+    )
 
 
 def test_repr_float_and_properties():
