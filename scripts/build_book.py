@@ -35,9 +35,7 @@ SHARED_MODULES = {"__init__", "_validation", "plotting"}
 
 def module_hashes(src: Path) -> dict[str, str]:
     """SHA-256 of each ``*.py`` file of the package, keyed by module name."""
-    return {
-        p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(src.glob("*.py"))
-    }
+    return {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(src.glob("*.py"))}
 
 
 def imported_modules(page: Path, package: str) -> set[str]:
@@ -61,7 +59,8 @@ def invalidate(root: Path, src: Path, package: str, cache_dir: Path) -> list[str
         # No record (a cache from before this script ran): treat everything as changed.
         old = old or {}
         changed = {m for m in set(old) | set(new) if old.get(m) != new.get(m)} | (
-            SHARED_MODULES if not old else set())
+            SHARED_MODULES if not old else set()
+        )
         from jupyter_cache import get_cache
 
         cache = get_cache(cache_dir)
@@ -72,7 +71,9 @@ def invalidate(root: Path, src: Path, package: str, cache_dir: Path) -> list[str
                 cache.remove_cache(rec.pk)
                 if page.exists():
                     page.touch()  # so that Sphinx reads the page again, too
-                dropped.append(str(page.relative_to(root)) if page.is_relative_to(root) else rec.uri)
+                dropped.append(
+                    str(page.relative_to(root)) if page.is_relative_to(root) else rec.uri
+                )
     cache_dir.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(new, indent=1, sort_keys=True))
     return dropped
@@ -91,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
         cache_dir = root / config["execute"]["cache"]
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        print(f"error: cannot read the execution cache path from {root / '_config.yml'}: {exc}",
-              file=sys.stderr)
+        print(
+            f"error: cannot read the execution cache path from {root / '_config.yml'}: {exc}",
+            file=sys.stderr,
+        )
         return 2
     for page in invalidate(root, args.src.resolve(), args.package, cache_dir):
         print(f"[build_book] {args.package} changed: re-executing {page}", flush=True)
@@ -106,8 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(failed, ignore_errors=True)
         if out.exists():
             out.rename(failed)
-        print(f"\nerror: the book build failed (exit {code}); see the messages above. "
-              f"The partial output was moved to {failed}.", file=sys.stderr)
+        print(
+            f"\nerror: the book build failed (exit {code}); see the messages above. "
+            f"The partial output was moved to {failed}.",
+            file=sys.stderr,
+        )
         return code
     if args.builder == "html":
         print(f"\nThe book is built. Open {out / 'index.html'}")

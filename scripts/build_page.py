@@ -39,23 +39,39 @@ def main(pages: list[str]) -> int:
         "root": "book/intro",
         "parts": [
             {"caption": "Chapters", "numbered": True, "chapters": [{"file": s} for s in stems]},
-            {"caption": "Reference", "numbered": False,
-             "chapters": [{"file": f} for f in ("book/notation", "book/references")
-                          if f not in stems]},
+            {
+                "caption": "Reference",
+                "numbered": False,
+                "chapters": [
+                    {"file": f} for f in ("book/notation", "book/references") if f not in stems
+                ],
+            },
         ],
     }
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     config["execute"]["cache"] = str(out / "cache")
     # Paths in a --config file resolve against that file's folder: make them absolute.
     config["sphinx"]["local_extensions"] = {
-        k: str(ROOT / v) for k, v in config["sphinx"]["local_extensions"].items()}
+        k: str(ROOT / v) for k, v in config["sphinx"]["local_extensions"].items()
+    }
     config["logo"] = str(ROOT / config["logo"])
     toc_file, config_file = out / "_toc.yml", out / "_config.yml"
     toc_file.write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
     config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
-           "--toc", str(toc_file), "--config", str(config_file), "--path-output", str(out),
-           "-W", "-n", "--keep-going"]
+    cmd = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build",
+        str(ROOT),
+        "--toc",
+        str(toc_file),
+        "--config",
+        str(config_file),
+        "--path-output",
+        str(out),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     print(" ".join(cmd), flush=True)
     code = subprocess.call(cmd, cwd=ROOT)
     print(f"HTML: {out / '_build' / 'html' / (stems[0] + '.html')}")

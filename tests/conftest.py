@@ -38,10 +38,16 @@ def built_site() -> Path:
     """
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "build_book.py")],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
-        warnings = [ln for ln in proc.stdout.splitlines() + proc.stderr.splitlines()
-                    if "WARNING" in ln or "ERROR" in ln or "error" in ln.lower()]
+        warnings = [
+            ln
+            for ln in proc.stdout.splitlines() + proc.stderr.splitlines()
+            if "WARNING" in ln or "ERROR" in ln or "error" in ln.lower()
+        ]
         pytest.fail("the book build failed:\n" + "\n".join(warnings[-60:]), pytrace=False)
     return ROOT / "_build" / "html"

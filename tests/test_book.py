@@ -67,8 +67,12 @@ def test_no_cell_output_shows_an_error(built_site: Path) -> None:
         for out in soup(page).select("div.cell_output, div.output"):
             text = out.get_text(" ")
             classes = " ".join(out.get("class", []))
-            if ("Traceback (most recent call last)" in text or "traceback" in classes
-                    or "stderr" in classes or re.search(r"\b\w+Error\b:", text)):
+            if (
+                "Traceback (most recent call last)" in text
+                or "traceback" in classes
+                or "stderr" in classes
+                or re.search(r"\b\w+Error\b:", text)
+            ):
                 bad.append(f"{page.name}: {text.strip()[:120]}")
     assert not bad, "cell outputs with errors or stderr:\n" + "\n".join(bad)
 
@@ -123,7 +127,9 @@ def test_pages_with_math_render_math(built_site: Path) -> None:
     for f in toc_files():
         source = (ROOT / f"{f}.md").read_text(encoding="utf-8")
         if re.search(r"\$[^$\n]+\$", source):
-            assert soup(built_site / f"{f}.html").select(".math"), f"{f}: math in source, none in HTML"
+            assert soup(built_site / f"{f}.html").select(".math"), (
+                f"{f}: math in source, none in HTML"
+            )
 
 
 def formulas(site: Path) -> list[dict]:
@@ -148,9 +154,20 @@ def test_every_formula_typesets_with_the_books_macros(built_site: Path, tmp_path
     found = formulas(built_site)
     assert len(found) > 20
     (tmp_path / "f.json").write_text(json.dumps(found))
-    (tmp_path / "m.json").write_text(json.dumps(calcml_book.mathjax_macros(calcml_book.load_macros())))
-    proc = subprocess.run([node, str(ROOT / "scripts" / "check_math.js"), str(tmp_path / "f.json"),
-                           str(tmp_path / "m.json")], capture_output=True, text=True, check=False)
+    (tmp_path / "m.json").write_text(
+        json.dumps(calcml_book.mathjax_macros(calcml_book.load_macros()))
+    )
+    proc = subprocess.run(
+        [
+            node,
+            str(ROOT / "scripts" / "check_math.js"),
+            str(tmp_path / "f.json"),
+            str(tmp_path / "m.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, f"TeX errors:\n{proc.stdout}\n{proc.stderr}"
 
 
@@ -158,12 +175,28 @@ def test_math_checker_catches_an_undefined_macro(tmp_path: Path) -> None:
     node = shutil.which("node")
     if node is None or not (ROOT / "node_modules" / "mathjax").is_dir():
         pytest.fail("node and node_modules/mathjax are needed: run 'npm ci' (make does)")
-    (tmp_path / "f.json").write_text(json.dumps([
-        {"page": "p", "tex": r"\grad f(x) = \pd{f}{x}", "display": False},
-        {"page": "p", "tex": r"\undefinedmacro x", "display": False}]))
-    (tmp_path / "m.json").write_text(json.dumps(calcml_book.mathjax_macros(calcml_book.load_macros())))
-    proc = subprocess.run([node, str(ROOT / "scripts" / "check_math.js"), str(tmp_path / "f.json"),
-                           str(tmp_path / "m.json")], capture_output=True, text=True, check=False)
+    (tmp_path / "f.json").write_text(
+        json.dumps(
+            [
+                {"page": "p", "tex": r"\grad f(x) = \pd{f}{x}", "display": False},
+                {"page": "p", "tex": r"\undefinedmacro x", "display": False},
+            ]
+        )
+    )
+    (tmp_path / "m.json").write_text(
+        json.dumps(calcml_book.mathjax_macros(calcml_book.load_macros()))
+    )
+    proc = subprocess.run(
+        [
+            node,
+            str(ROOT / "scripts" / "check_math.js"),
+            str(tmp_path / "f.json"),
+            str(tmp_path / "m.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "Undefined control sequence \\\\undefinedmacro" in proc.stdout
     assert proc.stdout.count("\n") == 1
@@ -212,7 +245,12 @@ def test_bibliography_lists_every_cited_key(built_site: Path) -> None:
 
 
 def test_chapter_pages_seed_their_random_generators() -> None:
-    unseeded = re.compile(r"default_rng\(\s*\)|np\.random\.(rand|randn|normal|uniform|seed|choice)\(")
-    bad = [f for f in chapter_pages()
-           if unseeded.search((ROOT / f"{f}.md").read_text(encoding="utf-8"))]
+    unseeded = re.compile(
+        r"default_rng\(\s*\)|np\.random\.(rand|randn|normal|uniform|seed|choice)\("
+    )
+    bad = [
+        f
+        for f in chapter_pages()
+        if unseeded.search((ROOT / f"{f}.md").read_text(encoding="utf-8"))
+    ]
     assert not bad, f"pages with unseeded or global random number generators: {bad}"

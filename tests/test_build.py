@@ -35,17 +35,28 @@ def make_book(tmp: Path, pages: dict[str, str], *, toc: str | None = None) -> Pa
     """A minimal strict book in ``tmp/book`` with a package ``probe`` in ``tmp/src/probe``."""
     book = tmp / "book"
     book.mkdir()
-    (book / "_config.yml").write_text(textwrap.dedent("""\
+    (book / "_config.yml").write_text(
+        textwrap.dedent("""\
         title: Probe
         only_build_toc_files: true
         exclude_patterns: [.jupyter_cache, _build]
-        execute: {execute_notebooks: cache, cache: .jupyter_cache, raise_on_error: true, timeout: 60}
+        execute:
+          execute_notebooks: cache
+          cache: .jupyter_cache
+          raise_on_error: true
+          timeout: 60
         sphinx: {config: {language: en}}
-        """))
+        """)
+    )
     names = list(pages)
-    (book / "_toc.yml").write_text(toc if toc is not None else (
-        f"format: jb-book\nroot: {names[0]}\n"
-        + ("chapters:\n" + "".join(f"  - file: {n}\n" for n in names[1:]) if names[1:] else "")))
+    (book / "_toc.yml").write_text(
+        toc
+        if toc is not None
+        else (
+            f"format: jb-book\nroot: {names[0]}\n"
+            + ("chapters:\n" + "".join(f"  - file: {n}\n" for n in names[1:]) if names[1:] else "")
+        )
+    )
     for name, body in pages.items():
         (book / f"{name}.md").write_text(PAGE_HEADER + textwrap.dedent(body))
     return book
@@ -100,18 +111,25 @@ def test_changing_a_module_reexecutes_only_the_pages_that_import_it(tmp_path: Pa
 
 def test_imported_modules_finds_both_import_styles(tmp_path: Path) -> None:
     page = tmp_path / "p.md"
-    page.write_text("from calcml.taylor import x\nfrom calcml import (nn,\n autodiff)\ncalcml.integrate.f\n")
+    page.write_text(
+        "from calcml.taylor import x\nfrom calcml import (nn,\n autodiff)\ncalcml.integrate.f\n"
+    )
     assert build_book.imported_modules(page, "calcml") == {"taylor", "nn", "autodiff", "integrate"}
 
 
 def test_a_failing_cell_fails_the_build_and_leaves_no_site(tmp_path: Path) -> None:
-    book = make_book(tmp_path, {"index": """\
+    book = make_book(
+        tmp_path,
+        {
+            "index": """\
         # Broken
 
         ```{code-cell} ipython3
         assert 1 + 1 == 3, "arithmetic is broken"
         ```
-        """})
+        """
+        },
+    )
     proc = build(book)
     assert proc.returncode != 0
     assert "arithmetic is broken" in proc.stdout + proc.stderr
@@ -137,10 +155,16 @@ def test_a_malformed_config_fails_the_build(tmp_path: Path) -> None:
 
 def test_make_refuses_an_old_python(tmp_path: Path) -> None:
     fake = tmp_path / "python3.10"
-    fake.write_text("#!/bin/sh\n[ \"$1\" = --version ] && echo 'Python 3.10.12' && exit 0\nexit 1\n")
+    fake.write_text(
+        "#!/bin/sh\n[ \"$1\" = --version ] && echo 'Python 3.10.12' && exit 0\nexit 1\n"
+    )
     fake.chmod(0o755)
-    proc = subprocess.run(["make", "-s", "-C", str(ROOT), "check-python", f"PYTHON={fake}"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "check-python", f"PYTHON={fake}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode != 0
     message = proc.stderr.strip().splitlines()
     assert len([ln for ln in message if ln.startswith("error:")]) == 1

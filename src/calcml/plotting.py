@@ -12,10 +12,11 @@ Book: :doc:`/book/intro` (section "How the figures are made").
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import matplotlib as mpl
 import numpy as np
+from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
@@ -84,8 +85,8 @@ def use_book_style() -> None:
     >>> mpl.rcParams["figure.facecolor"], mpl.rcParams["svg.hashsalt"]
     ('white', 'calcml')
     """
-    mpl.rcParams.update(_RC)
-    mpl.rcParams["axes.prop_cycle"] = mpl.cycler(color=list(COLORS))
+    mpl.rcParams.update(cast(Any, _RC))
+    mpl.rcParams["axes.prop_cycle"] = cycler(color=list(COLORS))
     try:
         from IPython import get_ipython
 
@@ -98,8 +99,9 @@ def use_book_style() -> None:
         set_matplotlib_formats("svg", "pdf")
 
 
-def new_figure(ncols: int = 1, *, nrows: int = 1, width: float = 6.4,
-               height: float = 4.0, **kwargs: Any) -> tuple[Figure, Any]:
+def new_figure(
+    ncols: int = 1, *, nrows: int = 1, width: float = 6.4, height: float = 4.0, **kwargs: Any
+) -> tuple[Figure, Any]:
     """Create a figure in the book style with ``nrows`` by ``ncols`` axes.
 
     Parameters
@@ -130,8 +132,9 @@ def new_figure(ncols: int = 1, *, nrows: int = 1, width: float = 6.4,
     return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
 
 
-def plot_loglog_with_slopes(ax: Axes, x: ArrayLike, errors: dict[str, ArrayLike], *,
-                            slopes: dict[str, float] | None = None) -> dict[str, float]:
+def plot_loglog_with_slopes(
+    ax: Axes, x: ArrayLike, errors: dict[str, ArrayLike], *, slopes: dict[str, float] | None = None
+) -> dict[str, float]:
     """Plot error curves on log-log axes and return each curve's fitted slope.
 
     Parameters
@@ -170,17 +173,30 @@ def plot_loglog_with_slopes(ax: Axes, x: ArrayLike, errors: dict[str, ArrayLike]
         fitted[label] = float(np.polyfit(np.log(xs[keep]), np.log(e[keep]), 1)[0])
         if slopes and label in slopes:
             x0, e0 = xs[keep][0], e[keep][0]
-            ax.loglog(xs, e0 * (xs / x0) ** slopes[label], "--", color=color, linewidth=1,
-                      label=f"slope {slopes[label]:g}")
+            ax.loglog(
+                xs,
+                e0 * (xs / x0) ** slopes[label],
+                "--",
+                color=color,
+                linewidth=1,
+                label=f"slope {slopes[label]:g}",
+            )
     ax.legend()
     return fitted
 
 
-def contour_with_gradients(ax: Axes, f: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                           grad: Callable[[np.ndarray, np.ndarray], Sequence[np.ndarray]],
-                           xlim: tuple[float, float], ylim: tuple[float, float], *,
-                           levels: int | Sequence[float] = 20, n_grid: int = 200,
-                           n_arrows: int = 15, log_levels: bool = False) -> None:
+def contour_with_gradients(
+    ax: Axes,
+    f: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    grad: Callable[[np.ndarray, np.ndarray], Sequence[np.ndarray]],
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    *,
+    levels: int | Sequence[float] = 20,
+    n_grid: int = 200,
+    n_arrows: int = 15,
+    log_levels: bool = False,
+) -> None:
     """Draw filled contours of ``f(X, Y)`` with the gradient field as arrows.
 
     Parameters
@@ -227,8 +243,17 @@ def contour_with_gradients(ax: Axes, f: Callable[[np.ndarray, np.ndarray], np.nd
     gu, gv = (np.asarray(g, dtype=float) for g in grad(U, V))
     length = np.hypot(gu, gv)
     length[length == 0] = 1.0
-    ax.quiver(U, V, gu / length, gv / length, color="black", angles="xy", pivot="mid",
-              scale=n_arrows * 1.6, width=0.004)
+    ax.quiver(
+        U,
+        V,
+        gu / length,
+        gv / length,
+        color="black",
+        angles="xy",
+        pivot="mid",
+        scale=n_arrows * 1.6,
+        width=0.004,
+    )
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_aspect("equal")
