@@ -533,3 +533,32 @@ def test_monte_carlo_bad_input():
         importance_sampling(
             np.exp, stats.norm.logpdf, lambda rng, n: np.zeros(3), stats.norm.logpdf, 10
         )
+
+
+def test_laplace_logistic_posterior_converges_to_quadrature_as_data_grow():
+    from scipy.special import expit, log_expit
+
+    gaps = []
+    for n_data in (10, 100, 1000):
+        rng = np.random.default_rng(n_data)
+        x = rng.standard_normal(n_data)
+        y = (rng.random(n_data) < expit(1.5 * x)).astype(float)
+
+        def ld(w, x=x, y=y):
+            z = np.multiply.outer(np.asarray(w, dtype=float), x)
+            return np.sum(y * log_expit(z) + (1 - y) * log_expit(-z), axis=-1) - w**2 / 2
+
+        def grad(w, x=x, y=y):
+            return np.array([x @ (y - expit(w[0] * x)) - w[0]])
+
+        def hess(w, x=x):
+            s = expit(w[0] * x)
+            return np.array([[-np.sum(x**2 * s * (1 - s)) - 1.0]])
+
+        exact = log_normalizing_constant(ld)
+        newton = laplace_approximation(lambda w: ld(w[0]), 0.0, grad=grad, hess=hess)
+        plain = laplace_approximation(lambda w: ld(w[0]), 0.0)
+        assert newton.success and plain.success
+        assert plain.log_normalizer == pytest.approx(newton.log_normalizer, abs=1e-6)
+        gaps.append(abs(newton.log_normalizer - exact))
+    assert gaps[0] > gaps[1] > gaps[2]
