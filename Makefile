@@ -52,6 +52,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/ruff format --check src tests scripts benchmarks
 	$(BIN)/mypy
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/zizmor --offline --quiet .github/workflows/*.yml
 
 pdf: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python scripts/build_book.py --builder pdflatex
