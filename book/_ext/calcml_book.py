@@ -3,16 +3,32 @@
 ``book/macros.yml`` defines every macro once. This extension feeds them to
 MathJax 3 (``mathjax3_config.tex.macros``) for the HTML site and to the LaTeX
 preamble for the PDF, so both outputs always agree.
+
+It also makes the HTML site work offline: MathJax 3 comes from the pinned npm
+package (``node_modules/mathjax``, installed by ``npm ci``) instead of a CDN.
+Only the files a page can load are copied into ``_static/mathjax`` of the built
+site: the ``tex-chtml`` component, its web fonts and the TeX extensions that
+``autoload`` fetches on demand. The bundle is never committed, and it is copied
+at ``build-finished`` rather than through ``html_static_path``, because Jupyter
+Book adds every ``.js`` file of a static path to every page.
 """
 
 from __future__ import annotations
 
+import html
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 MACROS_FILE = Path(__file__).resolve().parent.parent / "macros.yml"
+MATHJAX_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "mathjax" / "es5"
+# Relative to the built site's _static folder (Sphinx prefixes _static/ to a relative path).
+MATHJAX_PATH = "mathjax/tex-chtml.js"
+# What a page can request: the component itself, its fonts, and autoloaded TeX packages.
+MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
 
 
 def load_macros(path: Path = MACROS_FILE) -> dict[str, tuple[str, int, str]]:
@@ -43,11 +59,116 @@ def _config_inited(app: Any, config: Any) -> None:
     tex["macros"] = {**tex.get("macros", {}), **mathjax_macros(macros)}
     mj["tex"] = tex
     config.mathjax3_config = mj
+    config.mathjax_path = MATHJAX_PATH
     elements = dict(config.latex_elements or {})
     elements["preamble"] = elements.get("preamble", "") + latex_preamble(macros)
     config.latex_elements = elements
 
 
+def _is_html(app: Any) -> bool:
+    return getattr(app.builder, "format", "") == "html"
+
+
+def _check_mathjax(app: Any) -> None:
+    """Fail an HTML build early, with the fix, when the local MathJax is missing."""
+    if _is_html(app) and not (MATHJAX_SOURCE / "tex-chtml.js").is_file():
+        from sphinx.errors import ExtensionError
+
+        raise ExtensionError(
+            f"MathJax 3 is not installed at {MATHJAX_SOURCE}: run 'npm ci' (make book does)")
+
+
+def copy_mathjax(outdir: Path, source: Path = MATHJAX_SOURCE) -> Path:
+    """Copy the MathJax files a page can load into ``outdir/_static/mathjax``."""
+    target = outdir / "_static" / "mathjax"
+    for name in MATHJAX_FILES:
+        src, dst = source / name, target / name
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    return target
+
+
+def _build_finished(app: Any, exception: Exception | None) -> None:
+    if exception is None and _is_html(app):
+        copy_mathjax(Path(app.outdir))
+
+
+DESCRIPTION_LENGTH = 160
+GENERATED_PAGES = {"genindex": "Index", "search": "Search"}
+_META_DESCRIPTION = re.compile(
+    r"""<meta\s[^>]*name=["']description["'][^>]*content=["']([^"']*)["']""", re.I)
+
+
+def describe(doctree: Any, max_len: int = DESCRIPTION_LENGTH) -> str:
+    """A plain-text summary of a page: its first prose sentences without math.
+
+    Search engines show ``<meta name="description">`` as the page's snippet, and raw
+    TeX reads badly there, so sentences holding math are skipped. Paragraphs inside
+    admonitions, exercises, figures and tables are skipped too: only body prose.
+    """
+    from docutils import nodes
+
+    skip = (nodes.Admonition, nodes.table, nodes.figure, nodes.caption, nodes.footnote,
+            nodes.citation, nodes.field_list, nodes.topic)
+    sentences: list[str] = []
+    for para in doctree.findall(nodes.paragraph):
+        parent, inside = para.parent, False
+        while parent is not None:
+            inside = inside or isinstance(parent, skip) or "exercise" in parent.get("classes", [])
+            parent = parent.parent
+        if inside:
+            continue
+        marked = para.deepcopy()
+        for node in list(marked.findall(nodes.math)):
+            node.replace_self(nodes.Text("\ue000"))
+        text = " ".join(marked.astext().split())
+        sentences += [s for s in re.split(r"(?<=[.!?])\s+", text)
+                      if s and "\ue000" not in s and not s.endswith(":")]
+        if sum(len(s) + 1 for s in sentences) >= max_len:
+            break
+    out = ""
+    for sentence in sentences:
+        if len(out) + len(sentence) + 1 > max_len:
+            if not out:  # one long sentence: cut it at a word boundary
+                out = sentence[: max_len - 1].rsplit(" ", 1)[0] + "…"
+            break
+        out = f"{out} {sentence}".strip()
+    return out
+
+
+def _page_description(app: Any, pagename: str, templatename: str, context: dict[str, Any],
+                      doctree: Any) -> None:
+    """Give every page a ``<meta name="description">`` and the same ``og:description``.
+
+    A page can set its own in its front matter (``html_meta: {description: ...}``);
+    otherwise it is made by :func:`describe`, or from the title for generated pages
+    (search, index). Runs before sphinxext-opengraph, which then keeps it.
+    """
+    if not _is_html(app):
+        return
+    metatags = context.get("metatags", "")
+    given = _META_DESCRIPTION.search(metatags)
+    if given:
+        description = html.unescape(given.group(1))
+    else:
+        title = re.sub(r"<[^>]+>", "", html.unescape(context.get("title") or "")).strip()
+        book = app.config.html_title or app.config.project
+        description = (describe(doctree) if doctree is not None else "") or (
+            f"{title or GENERATED_PAGES.get(pagename, pagename)} page of the open textbook {book}.")
+        context["metatags"] = (
+            metatags + f'<meta name="description" content="{html.escape(description)}" />\n')
+    context["meta"] = {**(context.get("meta") or {}), "og:description": description}
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("config-inited", _config_inited, priority=900)
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}
+    app.connect("builder-inited", _check_mathjax)
+    app.connect("build-finished", _build_finished)
+    app.connect("html-page-context", _page_description, priority=400)
+    # env_version: bumped when the pages this extension writes change, so that an
+    # incremental build writes every page again.
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0",
+            "env_version": 1}
