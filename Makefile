@@ -46,7 +46,7 @@ test: $(STAMP) $(NODE_STAMP)
 
 # The unit tests only, without the book build: for quick iterations on src/.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not book and not browser and not pdf" -q
+	$(BIN)/python -m pytest -m "not book and not browser and not pdf and not binder" -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks
