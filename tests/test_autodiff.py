@@ -313,6 +313,9 @@ def test_operators_with_numpy_on_either_side():
 
     close(grad(g)(M0), central_fd(lambda v: float(g(Tensor(v)).value), M0), 1e-7)
     close(hessian(lambda t: (t[1:] * t[:-1]).sum())(np.ones(3)), [[0, 1, 0], [1, 0, 1], [0, 1, 0]])
+    # Repeated fancy indices add up, to second order: f = 2 x0^2 + x1^2.
+    H = hessian(lambda t: (t[np.array([0, 0, 1])] ** 2).sum())(np.array([0.5, 2.0, 3.0]))
+    close(H, np.diag([4.0, 2.0, 0.0]))
 
 
 def test_functions_on_plain_inputs_return_arrays():
@@ -359,6 +362,8 @@ def test_bad_input_messages():
         Tensor("abc")
     with pytest.raises(ValueError, match="`value` must be finite"):
         Tensor(np.nan)
+    with pytest.raises(ValueError, match="`value` must be finite"):
+        Tensor(np.array([1.0, np.inf]))
     with pytest.raises(ValueError, match=r"\(2, 3\) and \(2,\)"):
         np.ones((2, 3)) @ x
     with pytest.raises(ValueError, match=r"\(2,\) and \(3, 2\)"):

@@ -71,7 +71,12 @@ class Tensor:
     __array_ufunc__ = None  # NumPy defers to our reflected operators: A @ x is a Tensor
 
     def __init__(self, value: ArrayLike, *, name: str = "") -> None:
-        self.value: Array = as_finite_array(value, "value")
+        if isinstance(value, np.ndarray) and value.dtype == np.float64:  # fast path, no copy
+            if not np.isfinite(value).all():
+                raise ValueError(f"`value` must be finite, got {value!r}")
+            self.value: Array = value
+        else:
+            self.value = as_finite_array(value, "value")
         self.grad: Any = None
         self.name, self._op, self._args, self._ctx = name, "leaf", (), None
 
@@ -158,7 +163,8 @@ class Tensor:
         if seed.shape != self.shape:
             raise ValueError(f"`seed` has shape {seed.shape}, the output has {self.shape}")
         for node, g in _backprop(self, seed, None, create_graph):
-            g = g if isinstance(g, Tensor) else np.array(g)  # a writable copy
+            if not isinstance(g, Tensor) and not g.flags.writeable:
+                g = np.array(g)  # a broadcast view: give .grad its own memory
             node.grad = g if node.grad is None else node.grad + g
 
 
@@ -245,9 +251,19 @@ def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
     return Tensor._make(np.broadcast_to(x.value, shape), "broadcast", (x,))
 
 
+def _basic(index: Any) -> bool:
+    """Whether ``index`` is basic (ints, slices, ...): it then selects no element twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, numbers.Integral | slice) or i is None or i is ... for i in parts)
+
+
 def _scatter(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated fancy indices add up)."""
     out = np.zeros(shape)
-    np.add.at(out, index, _val(g))
+    if _basic(index):
+        out[index] = _val(g)
+    else:
+        np.add.at(out, index, _val(g))
     return Tensor._make(out, "scatter", (g,), index) if isinstance(g, Tensor) else out
 
 

@@ -1,0 +1,169 @@
+"""Benchmark: one forward + backward pass of a 2-64-64-1 tanh MLP, batch 256, float64.
+
+Measured in one process, medians over repeats:
+
+* the hand-written backpropagation of :mod:`calcml.nn`,
+* the reverse-mode engine :mod:`calcml.autodiff` (the same network on Tensors),
+* PyTorch's CPU autograd, when ``torch`` is importable (skipped with a note otherwise),
+
+and the ratios autodiff / hand-written (target <= 1.3), (f + grad f) / f with the
+same engine (target <= 3) and an exact Hessian-vector product / one gradient
+(target <= 4). Prints a markdown table. Exits non-zero only if it could not run;
+missing a target is reported, not an error (timings on a shared machine vary).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_autodiff.py [--repeats 200]
+"""
+
+from __future__ import annotations
+
+import os
+
+# One BLAS thread: small matrices, a shared machine, and a like-for-like comparison with
+# PyTorch (set to one thread below). Must happen before NumPy is imported.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from calcml import autodiff as ad  # noqa: E402
+from calcml.nn import MLP, MSELoss  # noqa: E402
+
+SIZES = (2, 64, 64, 1)
+BATCH = 256
+
+
+def median_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median CPU time in seconds of each ``fn()``, timed round-robin after warm-up calls.
+
+    CPU time of this process (one BLAS thread) rather than wall time, and interleaving
+    the methods, keep the ratios meaningful on a shared, loaded machine.
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(3):
+        for fn in fns.values():
+            fn()
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.process_time()
+            fn()
+            times[name].append(time.process_time() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def tensor_loss(params: list[ad.Tensor], X: np.ndarray, Y: np.ndarray) -> ad.Tensor:
+    (W1, b1, W2, b2, W3, b3) = params
+    h = ad.tanh(X @ W1 + b1)
+    h = ad.tanh(h @ W2 + b2)
+    return ((h @ W3 + b3 - Y) ** 2).mean()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200)
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(BATCH, SIZES[0])), rng.normal(size=(BATCH, SIZES[-1]))
+    net = MLP(list(SIZES), activation="tanh", seed=0)
+    loss = MSELoss()
+    params = net.parameters()
+    shapes = [p.shape for p in params]
+    theta = np.concatenate([p.ravel() for p in params])
+
+    def hand() -> object:
+        return net.loss_and_gradients(X, Y, loss)
+
+    def forward_only() -> object:
+        return tensor_loss([ad.Tensor(p) for p in params], X, Y)
+
+    def autodiff() -> object:
+        ts = [ad.Tensor(p) for p in params]
+        tensor_loss(ts, X, Y).backward()
+        return [t.grad for t in ts]
+
+    def flat_loss(t: ad.Tensor) -> ad.Tensor:  # the loss as a function of one parameter vector
+        parts, start = [], 0
+        for shape in shapes:
+            size = int(np.prod(shape))
+            parts.append(t[start : start + size].reshape(shape))
+            start += size
+        return tensor_loss(parts, X, Y)
+
+    v = rng.normal(size=theta.size)
+    grad_flat = ad.grad(flat_loss)
+
+    # Correctness first: the three gradients agree.
+    g_hand = np.concatenate([g.ravel() for g in hand()[1]])  # type: ignore[index]
+    g_ad = np.concatenate([np.ravel(g) for g in autodiff()])  # type: ignore[attr-defined]
+    g_flat = grad_flat(theta)
+    scale = np.max(np.abs(g_hand))
+    if max(np.max(np.abs(g_ad - g_hand)), np.max(np.abs(g_flat - g_hand))) > 1e-12 * scale:
+        print("gradients disagree: the benchmark cannot run", file=sys.stderr)
+        return 1
+
+    fns: dict[str, Callable[[], object]] = {
+        "calcml.nn (hand-written) f + grad": hand,
+        "calcml.autodiff f only": forward_only,
+        "calcml.autodiff f + grad": autodiff,
+        "calcml.autodiff grad (flat vector)": lambda: grad_flat(theta),
+        "calcml.autodiff hvp (flat vector)": lambda: ad.hvp(flat_loss, theta, v),
+    }
+    torch_note = ""
+    try:
+        import torch
+    except ImportError:
+        torch_note = "PyTorch is not installed: its row is skipped."
+    else:
+        torch.set_num_threads(1)
+        tp = [torch.tensor(p, requires_grad=True) for p in params]
+        tX, tY = torch.tensor(X), torch.tensor(Y)
+
+        def torch_step() -> object:
+            for p in tp:
+                p.grad = None
+            h = torch.tanh(tX @ tp[0] + tp[1])
+            h = torch.tanh(h @ tp[2] + tp[3])
+            out = ((h @ tp[4] + tp[5] - tY) ** 2).mean()
+            out.backward()
+            return out
+
+        fns["PyTorch CPU autograd f + grad"] = torch_step
+    rows = median_times(fns, args.repeats)
+
+    hand_t = rows["calcml.nn (hand-written) f + grad"]
+    print(f"2-64-64-1 tanh MLP, batch {BATCH}, float64; median CPU time of {args.repeats} runs\n")
+    print("| method | median CPU time (µs) | relative to hand-written |")
+    print("|---|---:|---:|")
+    for name, t in rows.items():
+        print(f"| {name} | {t * 1e6:.1f} | {t / hand_t:.2f} |")
+    ratios = [
+        ("autodiff / hand-written", rows["calcml.autodiff f + grad"] / hand_t, 1.3),
+        (
+            "(f + grad f) / f, autodiff",
+            rows["calcml.autodiff f + grad"] / rows["calcml.autodiff f only"],
+            3.0,
+        ),
+        (
+            "hvp / grad, autodiff",
+            rows["calcml.autodiff hvp (flat vector)"] / rows["calcml.autodiff grad (flat vector)"],
+            4.0,
+        ),
+    ]
+    print("\n| ratio | measured | target | met |")
+    print("|---|---:|---:|---|")
+    for name, r, target in ratios:
+        print(f"| {name} | {r:.2f} | <= {target:g} | {'yes' if r <= target else 'NO'} |")
+    if torch_note:
+        print(f"\n{torch_note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
