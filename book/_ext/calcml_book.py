@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 MACROS_FILE = Path(__file__).resolve().parent.parent / "macros.yml"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 MATHJAX_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "mathjax" / "es5"
 # Relative to the built site's _static folder (Sphinx prefixes _static/ to a relative path).
 MATHJAX_PATH = "mathjax/tex-chtml.js"
@@ -60,6 +61,11 @@ def _config_inited(app: Any, config: Any) -> None:
     mj["tex"] = tex
     config.mathjax3_config = mj
     config.mathjax_path = MATHJAX_PATH
+    # A valid initial colour mode ("auto" follows the reader's system setting); the
+    # theme's default, "", logs "Got invalid theme mode" on every page load.
+    config.html_context = {"default_mode": "auto", **(config.html_context or {})}
+    # templates/static/webpack-macros.html drops the theme's 1.5 MB icon script.
+    config.templates_path = [str(TEMPLATES), *config.templates_path]
     elements = dict(config.latex_elements or {})
     elements["preamble"] = elements.get("preamble", "") + latex_preamble(macros)
     config.latex_elements = elements
@@ -163,12 +169,33 @@ def _page_description(app: Any, pagename: str, templatename: str, context: dict[
     context["meta"] = {**(context.get("meta") or {}), "og:description": description}
 
 
+def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[str, Any],
+                    doctree: Any) -> None:
+    """Drop repeated inline scripts. sphinx-thebe and sphinx-togglebutton are set up
+    twice (by Jupyter Book and by sphinx-book-theme) and each adds its inline script
+    again; the second ``const THEBE_JS_URL`` is a SyntaxError on every page."""
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for js in scripts:
+        # The same script may come with filename None or "": compare them as equal.
+        attributes = getattr(js, "attributes", {}) or {}
+        key = (getattr(js, "filename", str(js)) or "", repr(sorted(attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    context["script_files"] = unique
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("config-inited", _config_inited, priority=900)
     app.connect("builder-inited", _check_mathjax)
     app.connect("build-finished", _build_finished)
     app.connect("html-page-context", _page_description, priority=400)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
     # env_version: bumped when the pages this extension writes change, so that an
     # incremental build writes every page again.
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0",
-            "env_version": 1}
+            "env_version": 2}
