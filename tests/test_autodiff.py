@@ -34,12 +34,12 @@ from calcml.autodiff import (
 RTOL = 1e-12
 
 
-def close(actual, expected, rtol=RTOL):
-    """|a - e| <= rtol * max(|e|, 1e-3 * max |e|): relative, with a floor for zeros."""
+def close(actual, expected, rtol=RTOL, atol=0.0):
+    """|a - e| <= rtol * max(|e|, 1e-3 * max |e|) + atol: relative, with a floor for zeros."""
     a, e = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
     assert a.shape == e.shape, (a.shape, e.shape)
     scale = np.maximum(np.abs(e), 1e-3 * max(np.max(np.abs(e), initial=0.0), 1e-300))
-    assert np.all(np.abs(a - e) <= rtol * scale), np.max(np.abs(a - e) / scale)
+    assert np.all(np.abs(a - e) <= rtol * scale + atol), np.max(np.abs(a - e) / scale)
 
 
 def central_fd(f, x, h=1e-6):
@@ -94,14 +94,16 @@ def exact(expr, x0, order):
     return float(sp.diff(expr, S, order).subs(S, sp.Float(x0, 40)).evalf(40))
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.sampled_from(STEPS), min_size=1, max_size=5), st.floats(-1.0, 1.0))
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(STEPS), min_size=1, max_size=4), st.floats(-1.0, 1.0))
 def test_random_compositions_match_sympy(steps, x0):
     f, expr = build(steps)
     value, g = value_and_grad(f)(x0)
-    close(value, float(expr.subs(S, sp.Float(x0, 40)).evalf(40)))
-    close(g, exact(expr, x0, 1))
-    close(hessian(lambda v: f(v[0]))([x0]), [[exact(expr, x0, 2)]], rtol=1e-11)
+    # Relative error 1e-12 (1e-11 for the second derivative); an absolute 1e-15 only
+    # matters where the exact value is 0 or nearly so (derivatives here are of order 1).
+    close(value, float(expr.subs(S, sp.Float(x0, 40)).evalf(40)), atol=1e-15)
+    close(g, exact(expr, x0, 1), atol=1e-15)
+    close(hessian(lambda v: f(v[0]))([x0]), [[exact(expr, x0, 2)]], rtol=1e-11, atol=1e-15)
 
 
 @pytest.mark.parametrize(
