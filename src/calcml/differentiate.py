@@ -119,28 +119,28 @@ def _steps(
     return h
 
 
-def _evaluate(
-    f: Callable[..., Any], arg: Any, shape: tuple[int, ...] | None, *, complex_ok: bool = False
-) -> NDArray[Any]:
-    """Call ``f(arg)``; check the result is finite, numeric and of ``shape`` (if given)."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
-        out = np.asarray(f(arg))
-    if out.dtype.kind not in ("biufc" if complex_ok else "biuf"):
-        raise ValueError(f"`f` must return real numbers, got dtype {out.dtype}")
-    if shape is not None and out.shape != shape:
-        if shape == () and out.size == 1:
+def _checked(
+    f: Callable[..., Any], shape: tuple[int, ...] | None, method: str
+) -> Callable[[Any], NDArray[Any]]:
+    """``f`` with each result checked: numeric (complex only for the complex step),
+    finite and of ``shape`` (if given; a size-1 result counts as a scalar)."""
+    kinds = "biufc" if method == "complex" else "biuf"
+
+    def call(arg: NDArray[Any]) -> NDArray[Any]:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+            out = np.asarray(f(arg[()] if arg.ndim == 0 else arg))
+        if out.dtype.kind not in kinds:
+            raise ValueError(f"`f` must return real numbers, got dtype {out.dtype}")
+        if shape is not None and out.shape != shape:
+            if shape != () or out.size != 1:
+                raise ValueError(f"`f` must return shape {shape}, got shape {out.shape}")
             out = out.reshape(())
-        else:
-            raise ValueError(f"`f` must return shape {shape}, got shape {out.shape}")
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"`f` returned a non-finite value {out!r} near x = {arg!r}")
-    return out
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"`f` returned a non-finite value {out!r} near x = {arg!r}")
+        return out
 
-
-def _point(x: NDArray[Any]) -> Any:
-    """A 0-d array as a NumPy scalar (friendlier to scalar-only functions)."""
-    return x[()] if x.ndim == 0 else x
+    return call
 
 
 def _diff(
@@ -169,11 +169,6 @@ def _diff(
     offsets, weights = _STENCILS[method]
     total = sum(w * g(o * h) for o, w in zip(offsets, weights, strict=True))
     return np.asarray(total / h, dtype=np.float64)
-
-
-def _check_complex_result(value: NDArray[Any], method: str) -> None:
-    if method != "complex" and value.dtype.kind == "c":
-        raise ValueError(f"`f` must return real numbers, got dtype {value.dtype}")
 
 
 def derivative(
@@ -225,24 +220,9 @@ def derivative(
     xs = as_finite_array(x, "x")
     h = _steps(method, xs, step)
 
-    def g(t: NDArray[Any]) -> NDArray[Any]:
-        out = _evaluate(f, _point(xs + t), xs.shape, complex_ok=True)
-        _check_complex_result(out, method)
-        return out
-
-    d = _diff(g, h, method, _steps("central", xs, None))
+    value = _checked(f, xs.shape, method)
+    d = _diff(lambda t: value(xs + t), h, method, _steps("central", xs, None))
     return float(d) if d.ndim == 0 else d
-
-
-def _scalar_f(f: Callable[[Any], Any], xs: NDArray[Any], method: str) -> Callable[[Any], Any]:
-    """Wrap ``f: R^n -> R`` so that each call is checked to return a finite scalar."""
-
-    def value(arg: NDArray[Any]) -> NDArray[Any]:
-        out = _evaluate(f, _point(arg), (), complex_ok=True)
-        _check_complex_result(out, method)
-        return out
-
-    return value
 
 
 def _along(
@@ -307,7 +287,7 @@ def directional_derivative(
         h = np.asarray(float(default_step(method, xmax)) / vmax)
     else:
         h = np.asarray(check_positive(step, "step"))
-    value = _scalar_f(f, xs, method)
+    value = _checked(f, (), method)
     return float(_diff(lambda t: value(xs + t * vs), h, method, real_h))
 
 
@@ -345,7 +325,7 @@ def gradient(
     xs = as_finite_array(x, "x")
     h = _steps(method, xs, step).ravel()
     real_h = _steps("central", xs, None).ravel()
-    value = _scalar_f(f, xs, method)
+    value = _checked(f, (), method)
     grad = np.empty(xs.size)
     for j in range(xs.size):
         grad[j] = _diff(_along(value, xs, j), h[j], method, real_h[j])
@@ -386,12 +366,11 @@ def jacobian(
     xs = as_finite_array(x, "x")
     h = _steps(method, xs, step).ravel()
     real_h = _steps("central", xs, None).ravel()
-    shape = _evaluate(f, _point(xs), None).shape
+    shape = _checked(f, None, method)(xs).shape
+    checked = _checked(f, shape, method)
 
     def value(arg: NDArray[Any]) -> NDArray[Any]:
-        out = _evaluate(f, _point(arg), shape, complex_ok=True)
-        _check_complex_result(out, method)
-        return out.ravel()
+        return checked(arg).ravel()
 
     columns = [_diff(_along(value, xs, j), h[j], method, real_h[j]) for j in range(xs.size)]
     return np.stack(columns, axis=-1).reshape(-1, xs.size)
@@ -432,7 +411,7 @@ def hessian(
     xs = as_finite_array(x, "x")
     n = xs.size
     h = _steps("central", xs, step, power=None if step is not None else _HESSIAN_POWER).ravel()
-    value = _scalar_f(f, xs, "central")
+    value = _checked(f, (), "central")
 
     def at(*moves: tuple[int, float]) -> float:
         y = xs.astype(np.float64).ravel()  # a copy
