@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from export_notebooks import toc_files  # noqa: E402
 
 # Tools that must stay out of Binder: they make the image big and slow to start.
-NOT_IN_BINDER = ("sphinx", "jupyter_book", "pytest", "playwright", "hypothesis", "mypy", "ruff")
+NOT_IN_BINDER = ("jupyter_book", "pytest", "playwright", "hypothesis", "mypy", "ruff")
 
 
 def requirement_lines() -> list[str]:
@@ -53,7 +53,9 @@ def lock() -> dict[str, str]:
 
 def test_binder_requirements_install_the_package_and_are_pinned() -> None:
     reqs = requirement_lines()
-    assert "." in reqs or "-e ." in reqs, "binder/requirements.txt must install calcml from the repo"
+    assert "." in reqs or "-e ." in reqs, (
+        "binder/requirements.txt must install calcml from the repo"
+    )
     pins = [r for r in reqs if r not in {".", "-e ."}]
     names = set()
     for req in pins:
@@ -102,7 +104,9 @@ def test_chapter_pages_install_calcml_from_the_configured_repository() -> None:
     import jupytext
 
     url = config()["repository"]["url"]
-    chapters = [p for p in toc_files() if p not in {"book/intro", "book/notation", "book/references"}]
+    chapters = [
+        p for p in toc_files() if p not in {"book/intro", "book/notation", "book/references"}
+    ]
     for page in chapters:
         nb = jupytext.read(ROOT / f"{page}.md")
         code = [c for c in nb.cells if c.cell_type == "code"]
@@ -151,46 +155,85 @@ def test_binder_environment_runs_every_page(tmp_path: Path) -> None:
     home.mkdir()
     python = venv_python(tmp_path)
     bindir = python.parent
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
-    env.update(HOME=str(home), PATH=f"{bindir}{os.pathsep}{env['PATH']}",
-               JUPYTER_PLATFORM_DIRS="1", MPLBACKEND="agg")
+    # As on Binder: configuration in ~/.jupyter, nothing from this test run's environment.
+    drop = {
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_PLATFORM_DIRS",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_PATH",
+        "MPLBACKEND",
+    }
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(HOME=str(home), PATH=f"{bindir}{os.pathsep}{env['PATH']}")
     # 1. Exactly what binder/ asks for, resolved from the repository root like repo2docker.
     #    pip's cache (shared across runs) makes this quick after the first time.
     pip = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "-r", str(BINDER / "requirements.txt")],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
 
     # Small: none of the build or test tools came along.
     probe = subprocess.run(
-        [str(python), "-c", "import importlib.util as u, json, calcml; print(json.dumps("
-         f"[calcml.__file__, [m for m in {list(NOT_IN_BINDER)!r} if u.find_spec(m)]]))"],
-        cwd=home, env=env, capture_output=True, text=True, check=True)
+        [
+            str(python),
+            "-c",
+            "import importlib.util as u, json, calcml; print(json.dumps("
+            f"[calcml.__file__, [m for m in {list(NOT_IN_BINDER)!r} if u.find_spec(m)]]))",
+        ],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     calcml_file, present = json.loads(probe.stdout)
     assert Path(calcml_file).is_relative_to(tmp_path / "venv"), "calcml must be installed"
     assert present == [], f"build/test tools in the Binder environment: {present}"
 
     # 2. postBuild: JupyterLab opens MyST markdown as notebooks.
-    post = subprocess.run([str(BINDER / "postBuild")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False)
+    post = subprocess.run(
+        [str(BINDER / "postBuild")], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
     assert post.returncode == 0, post.stdout + post.stderr
     overrides = json.loads(
-        (home / ".jupyter" / "labconfig" / "default_setting_overrides.json").read_text())
+        (home / ".jupyter" / "labconfig" / "default_setting_overrides.json").read_text()
+    )
     viewers = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
     assert viewers.get("markdown") == "Jupytext Notebook", viewers
-    assert (tmp_path / "venv" / "share" / "jupyter" / "labextensions" / "jupytext"
-            / "package.json").is_file(), "the jupytext JupyterLab extension is missing"
+    assert (
+        tmp_path
+        / "venv"
+        / "share"
+        / "jupyter"
+        / "labextensions"
+        / "jupyterlab-jupytext"
+        / "package.json"
+    ).is_file(), "the jupytext JupyterLab extension is missing"
 
     # 3. Every page converts with jupytext and executes in the venv's kernel.
     driver = tmp_path / "run_pages.py"
     driver.write_text(DRIVER)
     pages = [str(ROOT / f"{p}.md") for p in toc_files()]
-    run = subprocess.run([str(python), str(driver), *pages], cwd=home, env=env,
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [str(python), str(driver), *pages],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     line = next((ln for ln in run.stdout.splitlines() if ln.startswith("RESULTS")), None)
     assert line is not None, run.stdout[-3000:] + run.stderr[-3000:]
     results = json.loads(line.removeprefix("RESULTS"))
     assert set(results) == set(pages)
     failed = {Path(p).name: r for p, r in results.items() if r != "ok"}
     assert not failed, "pages that fail in the Binder environment:\n" + "\n\n".join(
-        f"{k}: {v}" for k, v in failed.items())
+        f"{k}: {v}" for k, v in failed.items()
+    )

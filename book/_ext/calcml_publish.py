@@ -1,0 +1,85 @@
+"""Local Sphinx extension: links to what the deploy workflow publishes next to the site.
+
+The deploy workflow (``.github/workflows/deploy.yml``) puts the whole-book PDF at
+``<html.baseurl>/book.pdf`` and a clean notebook per page on the ``notebooks``
+branch (written by ``scripts/export_notebooks.py``). This extension
+
+* adds a "whole book (PDF)" link to the navigation bar (the theme's icon links)
+  and to every page's download menu, next to the page's ``.md`` and ``.ipynb``;
+* defines the MyST substitution ``{{ pdf_link }}`` for the same link in prose;
+* points the Colab launch button at the page's ``.ipynb`` on the ``notebooks``
+  branch: the theme would link the ``.md`` source, which Colab cannot open.
+
+The PDF URL is absolute (``html.baseurl`` from ``_config.yml``), so it is the same
+stable address on every page and in the PDF itself; without a base URL it falls
+back to ``book.pdf`` relative to the site root.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+PDF_NAME = "book.pdf"
+PDF_TEXT = "Whole book (PDF)"
+
+
+def pdf_url(config: Any) -> str | None:
+    """The published PDF's absolute URL, or ``None`` without ``html_baseurl``."""
+    base = (getattr(config, "html_baseurl", "") or "").strip()
+    return f"{base.rstrip('/')}/{PDF_NAME}" if base else None
+
+
+def colab_notebook_url(colab_url: str, repo_url: str, branch: str, pagename: str) -> str | None:
+    """Colab's address for ``<pagename>.ipynb`` on ``branch`` of a GitHub repository."""
+    parts = urlsplit(repo_url)
+    owner_repo = parts.path.strip("/").removesuffix(".git").split("/")
+    if parts.netloc != "github.com" or len(owner_repo) != 2:
+        return None
+    owner, repo = owner_repo
+    return f"{colab_url.rstrip('/')}/github/{owner}/{repo}/blob/{branch}/{pagename}.ipynb"
+
+
+def _config_inited(app: Any, config: Any) -> None:
+    url = pdf_url(config)
+    subs = dict(config.myst_substitutions or {})
+    subs.setdefault("pdf_link", f"[the whole book as a PDF]({url or PDF_NAME})")
+    config.myst_substitutions = subs
+    if url:
+        options = dict(config.html_theme_options or {})
+        links = list(options.get("icon_links") or [])
+        if not any(link.get("url") == url for link in links):
+            links.append({"name": PDF_TEXT, "url": url, "icon": "fa-solid fa-file-pdf",
+                          "type": "fontawesome"})
+        options["icon_links"] = links
+        config.html_theme_options = options
+
+
+def _page_context(app: Any, pagename: str, templatename: str, context: dict[str, Any],
+                  doctree: Any) -> None:
+    buttons = context.get("header_buttons") or []
+    url = pdf_url(app.config) or context["pathto"](PDF_NAME, 1)
+    for group in buttons:
+        if group.get("label") == "download-buttons":
+            group["buttons"].append({
+                "type": "link", "url": url, "text": PDF_NAME, "icon": "fas fa-book",
+                "tooltip": "Download the whole book as a PDF",
+                "label": "download-book-pdf-button"})
+    theme = app.config.html_theme_options or {}
+    colab = (theme.get("launch_buttons") or {}).get("colab_url", "")
+    repo_url = theme.get("repository_url", "")
+    for group in buttons:
+        for button in group.get("buttons", []) if group.get("type") == "group" else []:
+            if button.get("text") == "Colab" and colab and repo_url:
+                target = colab_notebook_url(colab, repo_url, app.config.calcml_notebooks_branch,
+                                            pagename)
+                if target:
+                    button["url"] = target
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.add_config_value("calcml_notebooks_branch", "notebooks", "html")
+    app.connect("config-inited", _config_inited, priority=900)
+    # After sphinx-book-theme builds its header buttons (priority 501).
+    app.connect("html-page-context", _page_context, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0"}
