@@ -59,6 +59,13 @@ pdf: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python scripts/build_book.py --builder pdflatex
 	@echo "The PDF is at _build/latex/book.pdf"
 
+# Benchmarks (never part of make test): builds in a temporary copy of the repository, then
+# accuracy, cost and the test-fast wall time; writes benchmarks/README.md. For a quick
+# development run: make bench BENCH_ARGS=--quick (see benchmarks/report.py for the flags).
+BENCH_ARGS ?=
+bench: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python benchmarks/report.py $(BENCH_ARGS)
+
 # Refresh the lock file: resolve the newest allowed versions in a clean venv.
 lock: check-python
 	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
