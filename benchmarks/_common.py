@@ -1,0 +1,90 @@
+"""Helpers shared by the benchmark scripts: timing, markdown tables, target records.
+
+Every script prints markdown tables and, when given ``--summary FILE``, appends one JSON
+line per target it checked (section, quantity, measured, target, met) so that
+``benchmarks/report.py`` can list all targets at the top of ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def median_cpu_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median CPU time (s) of each ``fn()``: warm-up calls, then the methods timed round-robin.
+
+    CPU time of this process rather than wall time, and interleaving the methods, keep the
+    ratios meaningful on a shared machine (the same approach as ``bench_autodiff.py``).
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(2):
+        for fn in fns.values():
+            fn()
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.process_time()
+            fn()
+            times[name].append(time.process_time() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str = "") -> str:
+    """A markdown table; ``align`` holds one of ``l``/``r`` per column (default: first left)."""
+    align = align or "l" + "r" * (len(header) - 1)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def met(flag: bool | None) -> str:
+    return "n/a" if flag is None else ("yes" if flag else "**NO**")
+
+
+class Targets:
+    """Collects the targets a script checked; prints them and appends them to a summary file."""
+
+    def __init__(self, section: str, summary: Path | None) -> None:
+        self.section = section
+        self.summary = summary
+        self.rows: list[dict[str, object]] = []
+
+    def check(self, quantity: str, measured: str, target: str, ok: bool | None) -> bool | None:
+        self.rows.append(
+            {
+                "section": self.section,
+                "quantity": quantity,
+                "measured": measured,
+                "target": target,
+                "met": ok,
+            }
+        )
+        return ok
+
+    def emit(self) -> None:
+        """Print the target table and append the rows to the summary file."""
+        if not self.rows:
+            return
+        print(f"\nTargets ({self.section}):\n")
+        print(
+            table(
+                ["quantity", "measured", "target", "met"],
+                [[r["quantity"], r["measured"], r["target"], met(r["met"])] for r in self.rows],  # type: ignore[arg-type]
+                "lrrl",
+            )
+        )
+        if self.summary is not None:
+            with self.summary.open("a", encoding="utf-8") as fh:
+                for r in self.rows:
+                    fh.write(json.dumps(r) + "\n")
+
+
+def sci(x: float) -> str:
+    """A float in short scientific notation (``0`` for exact zero)."""
+    return "0" if x == 0 else f"{x:.1e}"
