@@ -169,6 +169,17 @@ def _page_description(app: Any, pagename: str, templatename: str, context: dict[
     context["meta"] = {**(context.get("meta") or {}), "og:description": description}
 
 
+def _fix_citation_roles(app: Any, pagename: str, templatename: str, context: dict[str, Any],
+                        doctree: Any) -> None:
+    """Docutils marks a bibliography up as ``role="list"`` holding entries with the
+    deprecated ``role="doc-biblioentry"``; a list must hold list items (axe-core:
+    aria-required-children, critical). The entries become ``role="listitem"``."""
+    body = context.get("body")
+    if _is_html(app) and isinstance(body, str) and 'role="doc-biblioentry"' in body:
+        context["body"] = re.sub(r'(<div class="citation"[^>]*) role="doc-biblioentry"',
+                                 r'\1 role="listitem"', body)
+
+
 def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[str, Any],
                     doctree: Any) -> None:
     """Drop repeated inline scripts. sphinx-thebe and sphinx-togglebutton are set up
@@ -195,7 +206,8 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("build-finished", _build_finished)
     app.connect("html-page-context", _page_description, priority=400)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("html-page-context", _fix_citation_roles)
     # env_version: bumped when the pages this extension writes change, so that an
     # incremental build writes every page again.
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0",
-            "env_version": 2}
+            "env_version": 3}
