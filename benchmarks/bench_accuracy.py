@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import statistics
 import sys
@@ -82,7 +83,7 @@ def derivative_section(targets: Targets) -> None:
         row: list[object] = [name, f"{x:g}"]
         for method in DERIVATIVE_LIMITS:
             d = differentiate.derivative(f, x, method=method)
-            rel = abs(d - exact) / abs(exact)
+            rel = abs(float(d) - exact) / abs(exact)
             errors[method].append(rel)
             row.append(sci(rel))
         rows.append(row)
@@ -112,7 +113,7 @@ def derivative_section(targets: Targets) -> None:
 
 
 # (name, f written against a namespace m with sin/cos/exp/log/tanh, point)
-HESSIAN_BATTERY: list[tuple[str, Callable[[Any, Any], Any], list[float]]] = [
+HESSIAN_BATTERY: list[tuple[str, Callable[..., Any], list[float]]] = [
     ("Rosenbrock", lambda x, m: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2, [1.2, 0.8]),
     (
         "exp(x0) sin(x1) + x0 x1^2",
@@ -152,8 +153,7 @@ def hessian_section(targets: Targets) -> None:
         H_exact = np.asarray(symbolic.lambdify(symbolic.hessian(f(syms, sp), syms), syms)(point))
         H_exact = H_exact.reshape(n, n).astype(float)
         x = np.asarray(point)
-        f_np: Callable[[Any], Any] = lambda x, f=f: f(x, np)  # noqa: E731
-        f_ad: Callable[[Any], Any] = lambda x, f=f: f(x, ad)  # noqa: E731
+        f_np, f_ad = functools.partial(f, m=np), functools.partial(f, m=ad)
         results = {
             "differentiate.hessian (f values)": differentiate.hessian(f_np, x),
             "central differences of autodiff.grad": differentiate.jacobian(

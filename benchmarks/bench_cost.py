@@ -28,6 +28,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
@@ -106,11 +107,11 @@ def scaling_section(targets: Targets, quick: bool, repeats: int) -> None:
         ):
             raise RuntimeError(f"the gradients disagree at n = {n}: the benchmark cannot run")
         fns: dict[str, Callable[[], object]] = {
-            "f": lambda x=x, f=f_np: f(x),
-            "forward differences": lambda x=x, f=f_np: differentiate.gradient(
-                f, x, method="forward"
+            "f": functools.partial(f_np, x),
+            "forward differences": functools.partial(
+                differentiate.gradient, f_np, x, method="forward"
             ),
-            "reverse mode": lambda x=x, g=grad_rev: g(x),
+            "reverse mode": functools.partial(grad_rev, x),
         }
         med = median_cpu_times(fns, repeats)
         t_f.append(med["f"])

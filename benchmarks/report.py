@@ -50,7 +50,7 @@ def blas_description() -> tuple[str, str]:
     except ImportError:
         import numpy as np
 
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]  # type: ignore[index]
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         return (
             f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
             "NumPy's build configuration; threadpoolctl is not installed",
