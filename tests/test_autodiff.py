@@ -325,6 +325,9 @@ def test_functions_on_plain_inputs_return_arrays():
         assert isinstance(fn(0.7), np.ndarray)
         close(fn(0.7), ref(0.7))
     close(sigmoid(np.array([-800.0, 0.0, 800.0])), [0.0, 0.5, 1.0])
+    # Accurate in the far tail, where 1 - tanh or 1 / (1 + e^-x) would lose every digit.
+    close(sigmoid(-40.0), float(1 / (1 + sp.exp(sp.Integer(40)))), rtol=1e-15)
+    close(grad(lambda t: log(sigmoid(t)))(-40.0), float(1 - 1 / (1 + sp.exp(sp.Integer(40)))))
     close(relu([-1.0, 2.0]), [0.0, 2.0])
     close(sqrt(4), 2.0)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import expit
 
 from calcml._validation import as_finite_array, check_callable
 
@@ -51,7 +52,8 @@ class Tensor:
     Parameters
     ----------
     value : array_like
-        Finite real numbers; stored as a float64 array (0-d for a scalar).
+        Finite real numbers; stored as a float64 array (0-d for a scalar). A float64
+        NumPy array is used as it is, without a copy: do not modify it in place.
     name : str, optional
         A label used by :func:`export_graph`.
 
@@ -131,7 +133,18 @@ class Tensor:
         return Tensor._make(self.value[index], "index", (self,), index)
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (all axes by default), as :meth:`numpy.ndarray.sum`."""
+        """Sum over ``axis`` (all axes by default), as :meth:`numpy.ndarray.sum`.
+
+        Like :meth:`mean`, :meth:`reshape`, ``.T``, indexing and the operators, it
+        records itself in the graph.
+
+        Examples
+        --------
+        >>> grad(lambda t: (t.reshape(2, 2).T[0] * t.mean()).sum())([1.0, 2.0, 3.0, 4.0])
+        array([3.5, 1. , 3.5, 1. ])
+
+        Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#backpropagation-in-matrix-form
+        """
         kept = np.sum(self.value, axis=axis, keepdims=True).shape
         return Tensor._make(self.value.sum(axis=axis, keepdims=keepdims), "sum", (self,), kept)
 
@@ -151,6 +164,15 @@ class Tensor:
         ``seed`` defaults to 1 for a single-element output. With
         ``create_graph=True`` the gradients are Tensors whose graph can be
         differentiated again.
+
+        Examples
+        --------
+        >>> x = Tensor([1.0, 2.0])
+        >>> (x * x).backward(seed=[1.0, 10.0])  # the vector-Jacobian product seed^T J
+        >>> x.grad
+        array([ 2., 40.])
+
+        Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#a-computational-graph
         """
         if seed is None:
             if self.value.size != 1:
@@ -208,10 +230,6 @@ def _unary(name: str, fn: Callable[[Array], Array], x: Any) -> Any:
     return Tensor._make(fn(t.value), name, (t,))
 
 
-def _sig(v: Array) -> Array:
-    return 0.5 * (1.0 + np.tanh(0.5 * v))  # overflow-free logistic function
-
-
 def _elementwise(name: str, fn: Callable[[Array], Array], what: str, ex: str) -> Any:
     def op(x: Any) -> Any:
         return _unary(name, fn, x)
@@ -240,7 +258,7 @@ sin = _elementwise("sin", np.sin, "The sine", "sin(t * t);1.0;array(1.08060461)"
 cos = _elementwise("cos", np.cos, "The cosine", "cos(t);0.0;array(-0.)")
 tanh = _elementwise("tanh", np.tanh, "The hyperbolic tangent", "tanh(t);0.0;array(1.)")
 sigmoid = _elementwise(
-    "sigmoid", _sig, "The sigmoid 1 / (1 + exp(-x))", "sigmoid(t);0.0;array(0.25)"
+    "sigmoid", expit, "The sigmoid 1 / (1 + exp(-x))", "sigmoid(t);0.0;array(0.25)"
 )
 relu = _elementwise(
     "relu", lambda v: np.maximum(v, 0.0), "max(x, 0)", "relu(t).sum();[-1.0, 2.0];array([0., 1.])"

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import expit
 
 from calcml._validation import as_finite_array, check_choice, check_int, check_positive
 
@@ -119,7 +120,7 @@ class Sigmoid:
 
     def forward(self, x: Array) -> Array:
         """Return 1 / (1 + exp(-x)) and keep it."""
-        self._y: Array = 0.5 * (1.0 + np.tanh(0.5 * x))
+        self._y: Array = expit(x)
         return self._y
 
     def backward(self, g: Array) -> Array:
