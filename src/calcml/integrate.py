@@ -46,7 +46,6 @@ __all__ = [
     "trapezoid_rule",
 ]
 
-_BOOK = "https://calcml.github.io/calculus-for-ml/book/integration_examples.html"
 _INFINITE_OK = (
     "normalizing_constant, log_normalizing_constant and expectation accept infinite limits"
 )
@@ -90,7 +89,7 @@ def _values(f: Callable[..., Any], x: NDArray[Any], name: str = "f") -> NDArray[
         )
     bad = ~np.isfinite(y)
     if np.any(bad):
-        where = x[bad][0] if x.ndim else x
+        where = (x[bad][0] if x.ndim else x).tolist()
         raise ValueError(f"`{name}` returned a non-finite value ({y[bad][0]}) at {where!r}")
     return y
 
