@@ -108,6 +108,19 @@ def test_find_critical_points_skips_failed_roots():
     assert find_critical_points(grad, [[-3, 3], [-3, 3]], starts=4).shape == (0, 2)
 
 
+def test_find_critical_points_never_calls_grad_at_non_finite_points():
+    # From x = 2.5 the gradient is NaN, so MINPACK's next iterate is NaN. A gradient that
+    # rejects non-finite input (as calcml.autodiff does) must not be called there.
+    def grad(p):
+        if not np.all(np.isfinite(p)):
+            raise ValueError("non-finite input")
+        with np.errstate(invalid="ignore"):
+            return np.array([np.sqrt(2.0 - p[0]) - 1.0, p[1]])  # NaN for x > 2; root (1, 0)
+
+    points = find_critical_points(grad, [[-3, 3], [-3, 3]], starts=[[2.5, 0.5], [0.0, 0.5]])
+    np.testing.assert_allclose(points, [[1.0, 0.0]], atol=1e-10)
+
+
 @pytest.mark.parametrize("n", [2, 3, 5, 8])
 def test_rosen_hess_oracle(n):
     ones = np.ones(n)

@@ -285,8 +285,8 @@ def find_critical_points(
             )
     _call_vector(grad, points[0], "grad", n)  # fail early on a wrong output shape
 
-    def fun(x: Vector) -> Vector:
-        return _call_vector(grad, x, "grad", n)
+    def fun(x: Vector) -> Vector:  # the root finder may wander off to inf: stop it there
+        return _call_vector(grad, x, "grad", n) if np.all(np.isfinite(x)) else x * np.nan
 
     jac = None if hess is None else (lambda x: np.asarray(hess(x), dtype=np.float64))
     merge = 1e-6 * max(1.0, float(np.max(upper - lower)))
