@@ -100,6 +100,25 @@ def test_contour_with_gradients_draws_unit_arrows(log_levels: bool) -> None:
     plt.close(fig)
 
 
+def test_log_levels_accept_exact_zeros_without_warnings() -> None:
+    import warnings
+
+    fig, ax = plotting.new_figure()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # the grid hits the minimum (0, 0) exactly, where the function is 0
+        plotting.contour_with_gradients(
+            ax,
+            lambda x, y: x**2 + y**2,
+            lambda x, y: (2 * x, 2 * y),
+            (-1, 1),
+            (-1, 1),
+            n_grid=101,
+            log_levels=True,
+        )
+    plt.close(fig)
+
+
 def test_contour_with_gradients_validates() -> None:
     fig, ax = plotting.new_figure()
     with pytest.raises(TypeError, match=r"`f` must be callable"):

@@ -235,6 +235,7 @@ def contour_with_gradients(
         count = levels if isinstance(levels, int) else 20
         levels = list(np.geomspace(lo, hi, count))
         norm = mpl.colors.LogNorm(vmin=lo, vmax=hi)
+        Z = np.clip(Z, lo, None)  # exact zeros (minima on the grid) would be masked, with a warning
     else:
         norm = None
     ax.contourf(X, Y, Z, levels=levels, norm=norm, alpha=0.85)
