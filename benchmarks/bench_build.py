@@ -151,12 +151,49 @@ def cache_records(root: Path) -> dict[str, tuple[int, float, float | None]]:
     cache_dir = root / config["execute"]["cache"]
     if not cache_dir.exists():
         return {}
-    out = {}
-    for rec in get_cache(cache_dir).list_cache_records():
+    out: dict[str, tuple[int, float, float | None]] = {}
+    # A page whose code changed has an old and a new record: keep the newest.
+    for rec in sorted(get_cache(cache_dir).list_cache_records(), key=lambda r: r.created):
         page = Path(rec.uri)
         key = str(page.relative_to(root).with_suffix("")) if page.is_relative_to(root) else rec.uri
         out[key] = (rec.pk, rec.created.timestamp(), rec.data.get("execution_seconds"))
     return out
+
+
+def slowest_cells(path: Path, env: dict[str, str], count: int = 3) -> list[tuple[float, str]]:
+    """Execute a page once more with nbclient, timing each cell: the ``count`` slowest.
+
+    (jupyter-cache keeps no per-cell times.) Returns (seconds, first line of the cell).
+    """
+    import datetime as dt
+
+    import jupytext
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(path)
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = env["PYTHONPATH"]  # the kernel inherits it
+    try:
+        NotebookClient(
+            nb, timeout=600, record_timing=True, resources={"metadata": {"path": str(path.parent)}}
+        ).execute()
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH")
+        else:
+            os.environ["PYTHONPATH"] = saved
+    times = []
+    for cell in nb.cells:
+        stamps = cell.get("metadata", {}).get("execution", {})
+        start, end = stamps.get("iopub.execute_input"), stamps.get("shell.execute_reply")
+        if cell.cell_type == "code" and start and end:
+            seconds = (
+                dt.datetime.fromisoformat(end.replace("Z", "+00:00"))
+                - dt.datetime.fromisoformat(start.replace("Z", "+00:00"))
+            ).total_seconds()
+            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+            times.append((seconds, first))
+    return sorted(times, reverse=True)[:count]
 
 
 def executed_pages(log: str, root: Path) -> set[str]:
@@ -374,8 +411,23 @@ def run(args: argparse.Namespace, targets: Targets, work: Path, copy: Path) -> i
             f"execution of {page} (s)", f"{seconds:.2f}", f"<= {PAGE_S:g}", seconds <= PAGE_S
         )
     total = sum(r[2] or 0.0 for r in cold_records.values())
+
     print(table(["page", "execution (s)", f"<= {PAGE_S:g} s"], rows, "lrl"))
     print(f"\nTotal execution time: {total:.1f} s of the cold build's {cold.wall_s:.1f} s.")
+    over = [p for p in pages if (cold_records.get(p, (0, 0.0, None))[2] or 0.0) > PAGE_S]
+    if over and args.quick:
+        print("\n(`--quick`: the slowest cells of the pages over budget are not timed.)")
+    elif over:
+        print(
+            "\nThe slowest cells of each page over budget (the page executed once more with "
+            "nbclient, timing each cell; the cache keeps no per-cell times):\n"
+        )
+        rows = []
+        for page in over:
+            path = page_file(copy, page)
+            for seconds, first in slowest_cells(path, env) if path else []:
+                rows.append([page, f"{seconds:.2f}", "`" + first.replace("|", "\\|")[:70] + "`"])
+        print(table(["page", "cell (s)", "first line of the cell"], rows, "lrl"))
     targets.emit()
     return 0
 
