@@ -247,3 +247,47 @@ def test_binder_environment_runs_every_page(tmp_path: Path) -> None:
     assert not failed, "pages that fail in the Binder environment:\n" + "\n\n".join(
         f"{k}: {v}" for k, v in failed.items()
     )
+
+
+REPO2DOCKER = "jupyter-repo2docker==2026.4.0"
+
+
+@pytest.mark.binder
+def test_repo2docker_reads_the_binder_folder(tmp_path: Path) -> None:
+    """repo2docker's own plan for the image (``--no-build --debug`` prints the Dockerfile)."""
+    env_dir = tmp_path / "r2d"
+    venv.create(env_dir, with_pip=True)
+    install = subprocess.run(
+        [
+            str(env_dir / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            REPO2DOCKER,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if install.returncode != 0:
+        pytest.skip(f"{REPO2DOCKER} does not install here: {install.stderr[-500:]}")
+    proc = subprocess.run(
+        [str(env_dir / "bin" / "repo2docker"), "--no-build", "--no-run", "--debug", str(ROOT)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    runtime = (BINDER / "runtime.txt").read_text(encoding="utf-8").strip()
+    assert f"python={runtime.removeprefix('python-')}" in out, "runtime.txt was not used"
+    # The requirements are installed after the whole repository is copied in (`.` is local).
+    copy_all = out.index("COPY --chown=0:0 src/ ${REPO_DIR}/")
+    pip = out.index('pip install --no-cache-dir -r "binder/requirements.txt"')
+    assert copy_all < pip
+    assert "RUN ./binder/postBuild" in out
+    assert "requirements.txt" not in out.replace("binder/requirements.txt", "")
