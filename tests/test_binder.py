@@ -291,3 +291,53 @@ def test_repo2docker_reads_the_binder_folder(tmp_path: Path) -> None:
     assert copy_all < pip
     assert "RUN ./binder/postBuild" in out
     assert "requirements.txt" not in out.replace("binder/requirements.txt", "")
+
+
+# Importable in a fresh Colab runtime without installing anything (Colab's base image).
+COLAB_PREINSTALLED = {"numpy", "scipy", "sympy", "matplotlib", "IPython", "yaml", "pandas"}
+
+
+def imported_top_level(source: str) -> set[str]:
+    """Top-level modules a cell imports (IPython magics and shell lines dropped)."""
+    import ast
+
+    code = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!")))
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_imported_module_helper() -> None:
+    assert imported_top_level("%pip install x\nimport a.b\nfrom c.d import e\nfrom . import f") == {
+        "a",
+        "c",
+    }
+
+
+def test_chapter_pages_install_what_colab_lacks() -> None:
+    """In Colab only the first cell can install things: it must cover every import
+    that is neither in the standard library nor preinstalled in Colab."""
+    import jupytext
+
+    reference = {"book/intro", "book/notation", "book/references"}
+    problems = []
+    for page in [p for p in toc_files() if p not in reference]:
+        code = [c.source for c in jupytext.read(ROOT / f"{page}.md").cells if c.cell_type == "code"]
+        installs = code[0]
+        needed = set().union(*map(imported_top_level, code)) - set(sys.stdlib_module_names)
+        missing = sorted(
+            m
+            for m in needed - COLAB_PREINSTALLED - {"calcml"}
+            if m.replace("_", "-") not in installs
+        )
+        if missing:
+            problems.append(f"{page}: the first cell does not install {missing}")
+    assert not problems, "\n".join(problems)
