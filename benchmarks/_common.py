@@ -16,11 +16,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def median_cpu_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median CPU time (s) of each ``fn()``: warm-up calls, then the methods timed round-robin.
+def median_cpu_times(
+    fns: dict[str, Callable[[], object]], repeats: int, block: int = 1
+) -> dict[str, float]:
+    """Median CPU time (s) of each ``fn()`` over ``repeats * block`` timed calls.
 
-    CPU time of this process rather than wall time, and interleaving the methods, keep the
-    ratios meaningful on a shared machine (the same approach as ``bench_autodiff.py``).
+    CPU time of this process rather than wall time, and interleaving the methods round
+    by round, keep the ratios meaningful on a shared machine (as ``bench_autodiff.py``
+    does). With ``block > 1`` each method runs one untimed call and then ``block`` timed
+    calls in a row per round: a fast method timed right after a slow one that touched
+    much more memory pays for the caches and pages that one evicted, which is not its
+    own cost.
     """
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(2):
@@ -28,9 +34,12 @@ def median_cpu_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict
             fn()
     for _ in range(repeats):
         for name, fn in fns.items():
-            t0 = time.process_time()
-            fn()
-            times[name].append(time.process_time() - t0)
+            if block > 1:
+                fn()
+            for _ in range(block):
+                t0 = time.process_time()
+                fn()
+                times[name].append(time.process_time() - t0)
     return {name: statistics.median(t) for name, t in times.items()}
 
 

@@ -45,6 +45,7 @@ from calcml import differentiate  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROWS = 64
+BLOCK = 5  # timed calls in a row per method and round (see median_cpu_times)
 # A ratio row of bench_autodiff.py: | name | 1.23 | <= 3 | yes |
 RATIO_ROW = re.compile(
     r"^\| (?P<name>[^|]+?) \| (?P<value>[\d.]+) \| <= (?P<target>[\d.]+) \| (?P<met>yes|NO) \|$"
@@ -113,7 +114,7 @@ def scaling_section(targets: Targets, quick: bool, repeats: int) -> None:
             ),
             "reverse mode": functools.partial(grad_rev, x),
         }
-        med = median_cpu_times(fns, repeats)
+        med = median_cpu_times(fns, repeats, block=BLOCK)
         t_f.append(med["f"])
         t_fd.append(med["forward differences"])
         t_rev.append(med["reverse mode"])
@@ -129,7 +130,8 @@ def scaling_section(targets: Targets, quick: bool, repeats: int) -> None:
         )
     print(
         f"f(x) = sum(tanh(A x)), A of shape ({ROWS}, n), float64; median CPU time of "
-        f"{repeats} runs per method, timed round-robin:\n"
+        f"{repeats * BLOCK} calls per method ({repeats} rounds, each method in turn: one "
+        f"untimed call, then {BLOCK} timed calls):\n"
     )
     print(
         table(
@@ -177,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     targets = Targets("cost", args.summary)
     ok = mlp_section(targets, repeats=20 if args.quick else 200)
     try:
-        scaling_section(targets, args.quick, repeats=10 if args.quick else 100)
+        scaling_section(targets, args.quick, repeats=4 if args.quick else 20)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         ok = False

@@ -64,6 +64,11 @@ def blas_description() -> tuple[str, str]:
     return text or "none loaded", "threadpoolctl"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: a busy machine makes every timing slower."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+
+
 def machine() -> list[list[str]]:
     import numpy as np
     import scipy
@@ -86,7 +91,7 @@ def machine() -> list[list[str]]:
     except (OSError, StopIteration):
         memory = "unknown"
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    load = load_average()
     blas, blas_source = blas_description()
     commit = _run(["git", "rev-parse", "--short", "HEAD"]).strip() or "unknown"
     dirty = bool(_run(["git", "status", "--porcelain", "--untracked-files=no"]).strip())
@@ -174,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Machine",
         "",
-        table(["", ""], machine_rows, "ll"),
+        table(["", ""], [*machine_rows, ["load average at the end", load_average()]], "ll"),
         "",
         "## Targets",
         "",
