@@ -25,6 +25,7 @@ import yaml
 
 MACROS_FILE = Path(__file__).resolve().parent.parent / "macros.yml"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
 MATHJAX_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "mathjax" / "es5"
 # Relative to the built site's _static folder (Sphinx prefixes _static/ to a relative path).
 MATHJAX_PATH = "mathjax/tex-chtml.js"
@@ -66,6 +67,8 @@ def _config_inited(app: Any, config: Any) -> None:
     config.html_context = {"default_mode": "auto", **(config.html_context or {})}
     # templates/static/webpack-macros.html drops the theme's 1.5 MB icon script.
     config.templates_path = [str(TEMPLATES), *config.templates_path]
+    # static/calcml.css (style fixes; no .js here: Jupyter Book loads every .js of a static path).
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
     elements = dict(config.latex_elements or {})
     elements["preamble"] = elements.get("preamble", "") + latex_preamble(macros)
     config.latex_elements = elements
@@ -202,6 +205,7 @@ def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[st
 
 def setup(app: Any) -> dict[str, Any]:
     app.connect("config-inited", _config_inited, priority=900)
+    app.add_css_file("calcml.css")
     app.connect("builder-inited", _check_mathjax)
     app.connect("build-finished", _build_finished)
     app.connect("html-page-context", _page_description, priority=400)
@@ -210,4 +214,4 @@ def setup(app: Any) -> dict[str, Any]:
     # env_version: bumped when the pages this extension writes change, so that an
     # incremental build writes every page again.
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0",
-            "env_version": 3}
+            "env_version": 4}

@@ -1,0 +1,199 @@
+"""The built site's HTML, read without a browser: offline assets, links beyond the
+chapter pages, and what search engines and link previews see.
+
+tests/test_book.py checks links and anchors on the pages of ``_toc.yml``; this file
+adds the pages Sphinx generates (index, search, genindex) and every asset reference
+(scripts, stylesheets, images, icons) on every page. The browser tests
+(tests/test_browser.py) then check what actually loads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import calcml_book  # noqa: E402
+from page_weight import toc_files  # noqa: E402
+
+pytestmark = pytest.mark.book
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+BASEURL = CONFIG["html"]["baseurl"]
+# Elements whose URL the browser fetches on its own while loading the page.
+FETCHED = [
+    ("script", "src"),
+    ("img", "src"),
+    ("iframe", "src"),
+    ("source", "src"),
+    ("video", "src"),
+    ("audio", "src"),
+    ("embed", "src"),
+    ("object", "data"),
+]
+FETCHED_LINKS = {
+    "stylesheet",
+    "preload",
+    "modulepreload",
+    "icon",
+    "apple-touch-icon",
+    "manifest",
+    "prefetch",
+    "dns-prefetch",
+    "preconnect",
+}
+
+
+@cache
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def all_pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("*.html") if "_static" not in p.relative_to(site).parts)
+
+
+def fetched_urls(page: BeautifulSoup) -> list[str]:
+    urls = [el[attr] for tag, attr in FETCHED for el in page.find_all(tag) if el.get(attr)]
+    urls += [
+        el["href"]
+        for el in page.find_all("link", href=True)
+        if FETCHED_LINKS & set(el.get("rel", []))
+    ]
+    return urls
+
+
+def is_external(url: str) -> bool:
+    return bool(urlsplit(url).scheme in ("http", "https") or url.startswith("//"))
+
+
+def test_no_page_fetches_from_another_origin(built_site: Path) -> None:
+    bad = [
+        f"{p.relative_to(built_site)}: {u}"
+        for p in all_pages(built_site)
+        for u in fetched_urls(soup(p))
+        if is_external(u)
+    ]
+    assert not bad, "assets from other origins (the site must work offline):\n" + "\n".join(bad)
+
+
+def test_fetched_assets_exist(built_site: Path) -> None:
+    missing = []
+    for page in all_pages(built_site):
+        for url in fetched_urls(soup(page)):
+            parts = urlsplit(url)
+            if is_external(url) or parts.scheme == "data" or not parts.path:
+                continue
+            if not (page.parent / unquote(parts.path)).resolve().is_file():
+                missing.append(f"{page.relative_to(built_site)}: {url}")
+    assert not missing, "assets referenced but not in the site:\n" + "\n".join(missing)
+
+
+def test_links_on_generated_pages_resolve(built_site: Path) -> None:
+    """index, search and genindex (the toc pages are checked by tests/test_book.py)."""
+    toc = {(built_site / f"{f}.html").resolve() for f in toc_files()}
+    broken = []
+    for page in all_pages(built_site):
+        if page.resolve() in toc:
+            continue
+        for a in soup(page).find_all("a", href=True):
+            parts = urlsplit(a["href"])
+            if parts.scheme or a["href"].startswith(("//", "mailto:", "javascript:")):
+                continue
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            target = target / "index.html" if target.is_dir() else target
+            if not target.is_file():
+                broken.append(f"{page.name}: {a['href']} (no file)")
+            elif (
+                parts.fragment
+                and target.suffix == ".html"
+                and not soup(target).find(id=unquote(parts.fragment))
+            ):
+                broken.append(f"{page.name}: {a['href']} (no anchor)")
+    assert len(all_pages(built_site)) > len(toc), "no generated pages found"
+    assert not broken, "broken links:\n" + "\n".join(sorted(set(broken)))
+
+
+def test_math_comes_from_the_local_mathjax(built_site: Path) -> None:
+    pinned = json.loads((ROOT / "package.json").read_text())["dependencies"]["mathjax"]
+    bundle = built_site / "_static" / "mathjax"
+    script = (bundle / "tex-chtml.js").read_text(encoding="utf-8")
+    assert f'VERSION="{pinned}"' in script.replace(" ", ""), "not the pinned MathJax"
+    assert (bundle / "output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff").is_file()
+    assert (bundle / "input/tex/extensions/cancel.js").is_file()  # autoloaded packages
+    # Only what pages can load is copied (no SVG output, speech rule engine, other combos).
+    assert not list(bundle.glob("tex-svg*.js")) and not (bundle / "sre").exists()
+    assert sum(f.stat().st_size for f in bundle.rglob("*") if f.is_file()) < 3_000_000
+    for f in toc_files():
+        page = soup(built_site / f"{f}.html")
+        srcs = [
+            s["src"].split("?")[0]
+            for s in page.find_all("script", src=True)
+            if "mathjax" in s["src"].lower()
+        ]
+        if page.select(".math"):
+            assert srcs == ["../_static/mathjax/tex-chtml.js"], f"{f}: MathJax from {srcs}"
+
+
+def test_pages_describe_themselves(built_site: Path) -> None:
+    """Language, a plain-text description (no TeX), OpenGraph tags, canonical URL, favicon."""
+    for f in toc_files():
+        page = soup(built_site / f"{f}.html")
+        where = f"{f}.html"
+        assert page.html.get("lang") == "en", where
+        meta = {
+            m.get("name") or m.get("property"): m.get("content")
+            for m in page.find_all("meta")
+            if m.get("content") is not None
+        }
+        description = meta.get("description", "")
+        assert 40 <= len(description) <= calcml_book.DESCRIPTION_LENGTH, (where, description)
+        assert "\\" not in description and "$" not in description, (where, description)
+        assert meta.get("og:description") == description, where
+        assert meta.get("og:title") and meta.get("og:url") == f"{BASEURL}{f}.html", where
+        assert page.find("link", rel="canonical")["href"] == f"{BASEURL}{f}.html", where
+        icon = page.find("link", rel="icon")
+        assert icon and (built_site / f).parent.joinpath(icon["href"]).resolve().is_file(), where
+
+
+def test_sitemap_lists_every_page(built_site: Path) -> None:
+    tree = ElementTree.parse(built_site / "sitemap.xml")
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locs = {loc.text for loc in tree.getroot().findall("s:url/s:loc", ns)}
+    expected = {f"{BASEURL}{f}.html" for f in toc_files()}
+    assert expected <= locs, f"missing from sitemap.xml: {expected - locs}"
+
+
+def test_description_skips_math_and_boxes() -> None:
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+
+    doc = new_document("test", get_default_settings(Parser))
+    section = nodes.section()
+    doc += section
+    section += nodes.paragraph(text="A gradient points uphill.")
+    with_math = nodes.paragraph()
+    with_math += [nodes.Text("Its norm "), nodes.math(text="\\norm{x}"), nodes.Text(" is large. ")]
+    with_math += nodes.Text("Steps follow it.")
+    section += with_math
+    note = nodes.note()
+    note += nodes.paragraph(text="Not part of the summary.")
+    section += note
+    section += nodes.paragraph(text="Newton's method needs curvature. " * 8)
+    text = calcml_book.describe(doc)
+    assert text.startswith("A gradient points uphill. Steps follow it. Newton")
+    assert "norm" not in text and "summary" not in text
+    assert len(text) <= calcml_book.DESCRIPTION_LENGTH
+    assert re.fullmatch(r"[^\\$]+", text)
