@@ -66,6 +66,11 @@ BENCH_ARGS ?=
 bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python benchmarks/report.py $(BENCH_ARGS)
 
+# External links of the built site, listed and requested. Not part of `make test` (the
+# test machines are offline) and never failing: read its report (--strict to fail).
+linkcheck: book
+	-$(BIN)/python scripts/external_links.py $(LINKCHECK_ARGS)
+
 # Refresh the lock file: resolve the newest allowed versions in a clean venv.
 lock: check-python
 	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
