@@ -7,7 +7,8 @@
   values, central differences of the exact :func:`calcml.autodiff.grad`, and the exact
   :func:`calcml.autodiff.hessian`) against SymPy's exact Hessian;
 * :mod:`calcml.integrate`'s rules: error against ``n`` and the observed order;
-* Gauss-Hermite against exact Gaussian expectations, e.g. E[cos X] = exp(-1/2).
+* Gauss-Hermite against exact Gaussian expectations, e.g. E[cos X] = exp(-1/2);
+* Monte Carlo: the error against N (slope -1/2) and how often 95% intervals cover the truth.
 
 Errors, not times: the numbers do not depend on the machine's load. Prints markdown
 tables; exits non-zero only if it could not run (a missed target is reported, not an
@@ -275,6 +276,55 @@ def gauss_hermite_section(targets: Targets) -> None:
     print(table(["expectation", "exact", *(f"n={n}" for n in ns)], rows))
 
 
+def monte_carlo_section(targets: Targets, quick: bool) -> None:
+    print("\n## Monte Carlo: error against N and interval coverage\n")
+    exact = math.exp(-0.5)  # E[cos X], X ~ N(0, 1)
+
+    def normal(rng: np.random.Generator, n: int) -> Any:
+        return rng.standard_normal(n)
+
+    seeds = 50 if quick else 200
+    ns = [100, 1_000, 10_000] if quick else [100, 1_000, 10_000, 100_000]
+    rms = []
+    for n in ns:
+        errs = [
+            integrate.monte_carlo(np.cos, normal, n, rng=s).estimate - exact for s in range(seeds)
+        ]
+        rms.append(math.sqrt(statistics.fmean(e * e for e in errs)))
+    slope = float(np.polyfit(np.log(ns), np.log(rms), 1)[0])
+    print(
+        f"`monte_carlo` for E[cos X] = exp(-1/2), X ~ N(0, 1): root-mean-square error over "
+        f"{seeds} seeds:\n"
+    )
+    print(table(["N", *(f"{n:,}" for n in ns)], [["RMS error", *(sci(e) for e in rms)]]))
+    print(f"\nSlope of log(RMS error) against log(N): {slope:.2f} (theory -0.5).")
+    targets.check(
+        "Monte Carlo: slope of RMS error against N",
+        f"{slope:.2f}",
+        "-0.5 ± 0.1",
+        abs(slope + 0.5) <= 0.1,
+    )
+    reps, n = (200, 1_000) if quick else (1_000, 1_000)
+    covered = 0
+    for s in range(reps):
+        lo, hi = integrate.monte_carlo(np.cos, normal, n, rng=10_000 + s).confidence_interval(0.95)
+        covered += lo <= exact <= hi
+    coverage = covered / reps
+    # 99% band of a binomial proportion around 0.95 with `reps` trials.
+    band = 2.576 * math.sqrt(0.95 * 0.05 / reps)
+    print(
+        f"\n95% confidence intervals (N = {n:,}) that contain the truth: {covered} of {reps} "
+        f"({coverage:.1%}); with {reps} intervals a correct 95% interval lands in "
+        f"{0.95 - band:.1%} to {0.95 + band:.1%} (99% of the time)."
+    )
+    targets.check(
+        f"Monte Carlo: 95% interval coverage ({reps} intervals, N = {n:,})",
+        f"{coverage:.1%}",
+        f"{0.95 - band:.1%} to {0.95 + band:.1%}",
+        abs(coverage - 0.95) <= band,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer n values (development)")
@@ -285,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     hessian_section(targets)
     quadrature_section(targets, args.quick)
     gauss_hermite_section(targets)
+    monte_carlo_section(targets, args.quick)
     targets.emit()
     return 0
 
