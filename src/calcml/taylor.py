@@ -225,7 +225,7 @@ def taylor_polynomial(f: Any, x0: float, degree: int) -> Polynomial:
     -------
     numpy.polynomial.Polynomial
 
-    Book: https://calcml.github.io/calculus-for-ml/book/taylor_series_approximation.html#taylor-s-theorem
+    Book: https://calcml.github.io/calculus-for-ml/book/taylor_series_approximation.html#taylors-theorem
 
     Examples
     --------
