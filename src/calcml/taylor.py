@@ -171,22 +171,24 @@ def taylor_coefficients(f: Any, x0: float, degree: int) -> NDArray[np.float64]:
     degrees around 10 (softplus, tanh).
 
     For a callable they come from Cauchy's integral formula
-    :math:`c_k = \frac{1}{2\pi i}\oint f(z)(z-x_0)^{-k-1}\,\dd z`, evaluated on a circle of
+    :math:`c_k = \frac{1}{2\pi i}\oint f(z)(z-x_0)^{-k-1}\,\mathrm{d}z`, evaluated on a circle of
     radius :math:`r` by the trapezoidal rule, that is by the FFT of :math:`N \ge 64`
     values :math:`f(x_0 + r e^{2\pi i j/N})` (Lyness and Moler 1967). The rule
     converges geometrically for a function analytic in a disc of radius :math:`R > r`;
-    its roundoff error is about :math:`\eps \max_{|z-x_0|=r}|f(z)| / r^k`. Circles of radius
+    its roundoff error is about :math:`\epsilon \max_{|z-x_0|=r}|f(z)| / r^k`. Circles of radius
     :math:`2^3` down to :math:`2^{-10}` are tried, and each coefficient is taken from the
     radius with the smallest error estimate (roundoff plus the aliasing seen in the
     top quarter of the spectrum), in the spirit of Fornberg (1981).
 
     Accuracy: for the entire functions exp, sin and cos at :math:`|x_0| \le 5` the first
-    eight coefficients have relative error below :math:`10^{-10}` (tested; typically
-    :math:`10^{-14}`); with a singularity at distance :math:`R` (``log1p``, ``1/(1+x^2)``)
-    the error of :math:`c_k` grows like :math:`\eps R^{-k}` times a modest factor. The
-    callable must be complex-safe: one that raises ``TypeError`` on complex input or
-    returns only real values on the circle (``abs``, ``float()``, ``np.real``) is
-    rejected with a ``ValueError``.
+    eight coefficients have relative error below :math:`10^{-10}` (tested; at most
+    :math:`5 \times 10^{-14}` measured on a grid of :math:`x_0` in :math:`[-5, 5]`).
+    With a singularity at distance :math:`R` the absolute error of :math:`c_k` grows
+    like :math:`\epsilon R^{-k}`, as :math:`c_k` itself does: for ``log1p``, ``tanh``
+    and :math:`1/(1+x^2)` the relative error measured for :math:`k \le 12` stays below
+    :math:`10^{-10}` (tested for :math:`k \le 10`). The callable must be complex-safe:
+    one that raises ``TypeError`` on complex input or returns only real values on the
+    circle (``abs``, ``float()``, ``np.real``) is rejected with a ``ValueError``.
 
     Book: https://calcml.github.io/calculus-for-ml/book/taylor_series_approximation.html#taylor-coefficients-from-sympy
 
@@ -301,9 +303,9 @@ class QuadraticModel:
     value : float
         :math:`f(x_0)`.
     gradient : ndarray, shape (n,)
-        :math:`\grad f(x_0)`.
+        :math:`\nabla f(x_0)`.
     hessian : ndarray, shape (n, n)
-        :math:`\hess f(x_0)`, symmetrised.
+        :math:`\nabla^2 f(x_0)`, symmetrised.
 
     Calling the model on an array of shape ``(n,)`` returns a float; on ``(..., n)``
     an array of shape ``(...)``.
@@ -335,7 +337,7 @@ def quadratic_model(
     grad: Callable[[NDArray[np.float64]], ArrayLike] | None = None,
     hess: Callable[[NDArray[np.float64]], ArrayLike] | None = None,
 ) -> QuadraticModel:
-    r"""The quadratic (second-order Taylor) model of :math:`f\colon \R^n \to \R` at ``x0``.
+    r"""Quadratic (second-order Taylor) model of :math:`f: \mathbb{R}^n \to \mathbb{R}` at ``x0``.
 
     Parameters
     ----------
@@ -347,12 +349,12 @@ def quadratic_model(
         Exact gradient and Hessian, ``grad(x)`` of shape ``(n,)`` and ``hess(x)`` of
         shape ``(n, n)``. When omitted they are computed from values of ``f`` by
         :func:`calcml.differentiate.gradient` and :func:`calcml.differentiate.hessian`
-        (finite differences: about 1e-10 and 1e-8 relative error).
+        (finite differences: relative errors about 1e-10 and 1e-7).
 
     Returns
     -------
     QuadraticModel
-        A callable :math:`q(x) = f(x_0) + \grad f(x_0)\T d + \tfrac12 d\T \hess f(x_0) d`.
+        A callable :math:`q(x) = f(x_0) + \nabla f(x_0)^T d + \tfrac12 d^T \nabla^2 f(x_0) d`.
 
     Book: https://calcml.github.io/calculus-for-ml/book/taylor_series_approximation.html#the-second-order-model-in-several-variables
 
