@@ -254,3 +254,17 @@ def test_chapter_pages_seed_their_random_generators() -> None:
         if unseeded.search((ROOT / f"{f}.md").read_text(encoding="utf-8"))
     ]
     assert not bad, f"pages with unseeded or global random number generators: {bad}"
+
+
+def test_chapter_numbers_in_link_text_match_the_toc() -> None:
+    """``{doc}`Chapter 3 <page>``` must name the number the page really has."""
+    numbers = {Path(f).name: i for i, f in enumerate(chapter_pages(), start=1)}
+    wrong = []
+    for f in toc_files():
+        text = (ROOT / f"{f}.md").read_text(encoding="utf-8")
+        for n, target in re.findall(r"\{doc\}`[Cc]hapter (\d+) <([\w/]+)>`", text):
+            if numbers.get(Path(target).name) != int(n):
+                wrong.append(
+                    f"{f}: 'chapter {n}' links to {target} (chapter {numbers.get(target)})"
+                )
+    assert not wrong, "\n".join(wrong)
