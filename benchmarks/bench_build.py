@@ -57,6 +57,9 @@ EDIT_MARK = "_benchmark_edit = 1  # added by benchmarks/bench_build.py"
 # myst-nb logs "<page>: Executing notebook using local CWD [mystnb]" for each page it runs.
 EXECUTING = re.compile(r"^(?P<page>\S+?)(?:\.md|\.ipynb)?: Executing notebook", re.MULTILINE)
 TIME_V = Path("/usr/bin/time")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Sphinx's "path:line: WARNING: ..." and errors (not the kernel's "[IPKernelApp] WARNING |").
+PROBLEM = re.compile(r"\bWARNING:|\bERROR:|^error:|^\w*(Error|Exception)\b")
 
 
 @dataclass
@@ -290,8 +293,13 @@ def run(args: argparse.Namespace, targets: Targets, work: Path, copy: Path) -> i
             log = work / f"{len(runs)}-{i}.log"
             r = timed(label, build + (extra or []), copy, env, log)
             if r.returncode != 0:
-                print(f"error: the {label} failed (exit {r.returncode}); the end of its log:\n")
-                print("```\n" + "\n".join(r.log.splitlines()[-40:]) + "\n```")
+                lines = ANSI.sub("", r.log).splitlines()
+                problems = [ln for ln in lines if PROBLEM.search(ln)]
+                print(
+                    f"error: the {label} failed (exit {r.returncode}); its warnings and errors "
+                    "(or, if none, the end of its log):\n"
+                )
+                print("```\n" + "\n".join((problems or lines)[-40:]) + "\n```")
                 return None
             done.append(r)
         if repeats > 1:

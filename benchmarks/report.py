@@ -150,10 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             if proc.returncode != 0:
                 failed.append(script)
                 print(proc.stderr, file=sys.stderr)
-                body += (
-                    f"\n\n**`{script}` could not run** (exit {proc.returncode}):\n\n```\n"
-                    + "\n".join(proc.stderr.strip().splitlines()[-30:])
-                    + "\n```"
+                err = proc.stderr.strip().splitlines()[-30:]
+                body += f"\n\n**`{script}` could not run** (exit {proc.returncode})" + (
+                    ":\n\n```\n" + "\n".join(err) + "\n```" if err else ": see above."
                 )
             sections.append(f"## {title}\n\n<!-- from benchmarks/{script} -->\n\n{body}")
         rows = [json.loads(line) for line in summary.read_text().splitlines() if line.strip()]
