@@ -54,9 +54,11 @@ FLAGS="--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run \
 for page in "${PAGES[@]}"; do
   name=${page//\//_}
   echo "[lighthouse] $page" >&2
+  rm -f "$OUT/$name.json"
   "$LH" "http://127.0.0.1:$PORT/$page.html" --quiet --preset=desktop \
     --only-categories=performance,accessibility,best-practices,seo \
-    --chrome-flags="$FLAGS" --output=json --output-path="$OUT/$name.json" >&2
+    --chrome-flags="$FLAGS" --output=json --output-path="$OUT/$name.json" >&2 ||
+    echo "[lighthouse] $page: no report (see the message above)" >&2
 done
 
 # The table, and the bars (chapter pages: every page but the intro, notation and references).
@@ -67,11 +69,19 @@ const cats = ["performance", "accessibility", "best-practices", "seo"];
 const bars = {performance: 0.95, accessibility: 1, "best-practices": 1, seo: 0.95};
 const reference = new Set(["book/intro", "book/notation", "book/references"]);
 let failed = [];
-console.log(`Lighthouse ${JSON.parse(fs.readFileSync(`${out}/${pages[0].replace(/\//g, "_")}.json`)).lighthouseVersion}, desktop preset, served gzip-compressed from 127.0.0.1\n`);
+const report = (page) => `${out}/${page.replace(/\//g, "_")}.json`;
+const done = pages.filter((page) => fs.existsSync(report(page)));
+const version = done.length ? JSON.parse(fs.readFileSync(report(done[0]))).lighthouseVersion : "?";
+console.log(`Lighthouse ${version}, desktop preset, served gzip-compressed from 127.0.0.1\n`);
 console.log("| page | performance | accessibility | best practices | SEO | below the bar |");
 console.log("|---|---:|---:|---:|---:|---|");
 for (const page of pages) {
-  const lhr = JSON.parse(fs.readFileSync(`${out}/${page.replace(/\//g, "_")}.json`, "utf8"));
+  if (!fs.existsSync(report(page))) {
+    console.log(`| ${page} | – | – | – | – | no report: the page did not load |`);
+    failed.push(`${page} (no report)`);
+    continue;
+  }
+  const lhr = JSON.parse(fs.readFileSync(report(page), "utf8"));
   const scores = cats.map((c) => lhr.categories[c].score);
   const below = [];
   for (const c of cats) {

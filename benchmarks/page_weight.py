@@ -135,15 +135,19 @@ class GzipHandler(http.server.SimpleHTTPRequestHandler):
         return ctype
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a closed tab is no error
+            super().handle_error(request, client_address)
+
+
 class SiteServer:
     """``with SiteServer(site) as server:`` serves ``site`` on 127.0.0.1 (a free port)."""
 
     def __init__(self, site: Path, port: int = 0, prefix: str = "/") -> None:
         prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
         handler = type("Handler", (GzipHandler,), {"prefix": prefix})
-        self.httpd = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", port), partial(handler, directory=str(site))
-        )
+        self.httpd = _QuietServer(("127.0.0.1", port), partial(handler, directory=str(site)))
         self.httpd.daemon_threads = True
         self.prefix = prefix
         self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -254,7 +258,11 @@ def visit(
         ),
     )
 
+    measuring = True
+
     def finished(request: Any) -> None:
+        if not measuring:  # after the first load: the caller's inspection may load more
+            return
         response = request.response()
         if response is not None and response.status >= 400:
             v.failed.append(f"{request.url} (HTTP {response.status})")
@@ -276,6 +284,7 @@ def visit(
         v.largest = sorted(
             ((n, u.removeprefix(server.base)) for u, n in sizes.items()), reverse=True
         )[:5]
+        measuring = False
         if then is not None:
             then(page, v)
     finally:

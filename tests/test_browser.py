@@ -35,11 +35,19 @@ SERIOUS = {"serious", "critical"}
 # 1.5 MB icon script) are fixed in book/_ext/calcml_book.py instead of tolerated.
 ALLOWED_CONSOLE_ERRORS: tuple[str, ...] = ()
 
+# MathJax typesets lazily (as formulas scroll into view): typeset them all first, as a
+# reader scrolling through the page (or printing it) would.
+TYPESET_ALL = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.document.lazyTypesetAll) {
+    await MathJax.startup.document.lazyTypesetAll();
+  }
+}"""
+
 INSPECT_MATH = """() => {
   const maths = [...document.querySelectorAll('.math')];
   return {
     count: maths.length,
-    unrendered: maths.filter(m => !m.querySelector('mjx-container'))
+    unrendered: maths.filter(m => !m.querySelector('mjx-container') || m.querySelector('mjx-lazy'))
                      .map(m => m.textContent.slice(0, 80)),
     errors: [...document.querySelectorAll('mjx-merror')]
               .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 120)),
@@ -154,6 +162,7 @@ def inspect(page: Any, v: Visit) -> None:
             dark={"theme": None, "math": [], "figures": [], "body": 1.0},
         )
         return
+    page.evaluate(TYPESET_ALL)
     v.extra["math"] = page.evaluate(INSPECT_MATH)
     v.extra["images"] = page.evaluate(INSPECT_IMAGES)
     v.extra["axe"] = serious_violations(page)

@@ -30,7 +30,8 @@ MATHJAX_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "mathjax
 # Relative to the built site's _static folder (Sphinx prefixes _static/ to a relative path).
 MATHJAX_PATH = "mathjax/tex-chtml.js"
 # What a page can request: the component itself, its fonts, and autoloaded TeX packages.
-MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
+MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions",
+                 "ui/lazy.js")
 
 
 def load_macros(path: Path = MACROS_FILE) -> dict[str, tuple[str, int, str]]:
@@ -60,6 +61,11 @@ def _config_inited(app: Any, config: Any) -> None:
     tex = dict(mj.get("tex", {}))
     tex["macros"] = {**tex.get("macros", {}), **mathjax_macros(macros)}
     mj["tex"] = tex
+    # Lazy typesetting: formulas are typeset as they scroll into view, so a long chapter
+    # does not block the main thread (and shift the layout) while all of it is typeset.
+    loader = dict(mj.get("loader", {}))
+    loader["load"] = [*loader.get("load", []), "ui/lazy"]
+    mj["loader"] = loader
     config.mathjax3_config = mj
     config.mathjax_path = MATHJAX_PATH
     # A valid initial colour mode ("auto" follows the reader's system setting); the
@@ -183,6 +189,60 @@ def _fix_citation_roles(app: Any, pagename: str, templatename: str, context: dic
                                  r'\1 role="listitem"', body)
 
 
+_LENGTH = re.compile(r"([\d.]+)\s*(px|pt|in|cm|mm)?$")
+_UNIT = {"px": 1.0, None: 1.0, "pt": 4 / 3, "in": 96.0, "cm": 96 / 2.54, "mm": 9.6 / 2.54}
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    """Width and height in CSS pixels of an SVG (its width/height, else its viewBox) or PNG."""
+    try:
+        if path.suffix.lower() == ".png":
+            head = path.read_bytes()[:24]
+            if head[:8] == b"\x89PNG\r\n\x1a\n":
+                return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+            return None
+        if path.suffix.lower() != ".svg":
+            return None
+        tag = re.search(r"<svg\b[^>]*>", path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+    if tag is None:
+        return None
+    attrs = dict(re.findall(r'([\w:-]+)="([^"]*)"', tag.group(0)))
+    sizes = [_LENGTH.match(attrs.get(k, "").strip()) for k in ("width", "height")]
+    if all(sizes):
+        w, h = (float(m.group(1)) * _UNIT[m.group(2)] for m in sizes if m)
+    elif len(box := attrs.get("viewBox", "").replace(",", " ").split()) == 4:
+        w, h = float(box[2]), float(box[3])
+    else:
+        return None
+    return (round(w), round(h)) if w > 0 and h > 0 else None
+
+
+def _size_images(app: Any, pagename: str, templatename: str, context: dict[str, Any],
+                 doctree: Any) -> None:
+    """Give each figure ``width``/``height`` attributes from its file, so the browser
+    reserves its box before it loads: no layout shift (Lighthouse CLS); CSS scales it."""
+    body = context.get("body")
+    if not (_is_html(app) and isinstance(body, str) and "<img" in body):
+        return
+    sources = {Path(dest).name: src for src, dest in getattr(app.builder, "images", {}).items()}
+
+    def add_size(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        src = re.search(r'\ssrc="([^"]+)"', tag)
+        if re.search(r"\s(width|height)=", tag) or src is None:
+            return tag
+        source = sources.get(Path(src.group(1).split("?")[0]).name)
+        size = image_size(Path(app.srcdir, source)) if source else None
+        if size is None:
+            return tag
+        end = "/>" if tag.endswith("/>") else ">"
+        return f'{tag[: -len(end)].rstrip()} width="{size[0]}" height="{size[1]}" {end}'
+
+    context["body"] = re.sub(r"<img\b[^>]*>", add_size, body)
+
+
 def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[str, Any],
                     doctree: Any) -> None:
     """Drop repeated inline scripts. sphinx-thebe and sphinx-togglebutton are set up
@@ -211,7 +271,8 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("html-page-context", _page_description, priority=400)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _fix_citation_roles)
+    app.connect("html-page-context", _size_images)
     # env_version: bumped when the pages this extension writes change, so that an
     # incremental build writes every page again.
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0",
-            "env_version": 4}
+            "env_version": 6}
