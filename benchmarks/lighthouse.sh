@@ -89,7 +89,7 @@ for (const page of pages) {
     if (cat.score < bars[c]) {
       const lost = cat.auditRefs
         .filter((r) => r.weight > 0 && lhr.audits[r.id].score !== null && lhr.audits[r.id].score < 1)
-        .map((r) => r.id);
+        .map((r) => `${r.id} ${lhr.audits[r.id].displayValue || lhr.audits[r.id].score}`);
       below.push(`${c}: ${lost.join(", ")}`);
       if (!reference.has(page)) failed.push(`${page} ${c}`);
     }
