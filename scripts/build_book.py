@@ -8,7 +8,8 @@ jupyter-cache re-executes a page only when the page's own code cells change,
 not when the package it imports changes. Before building, this script hashes
 every module of the package and compares the hashes with the ones recorded
 at the last build (``<cache>/calcml-modules.json``). For each changed module
-it drops the cached execution of every page that imports it (and touches the
+it drops the cached execution of every page that imports it, directly or through
+another module of the package (and touches the
 page so that Sphinx reads it again); a change to a
 shared module (``__init__``, ``_validation``, ``plotting``, or any module a
 page cannot be traced to) drops them all. Then it runs
@@ -49,6 +50,35 @@ def imported_modules(page: Path, package: str) -> set[str]:
     return found
 
 
+def dependencies(src: Path, package: str, names: set[str]) -> set[str]:
+    """``names`` and every module of the package they import, directly or not.
+
+    A page that imports ``calcml.integrate`` also runs ``calcml.differentiate``
+    when ``integrate`` imports it, so a change there must re-execute the page too.
+    """
+    seen: set[str] = set()
+    todo = [n for n in names if (src / f"{n}.py").is_file()]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        text = (src / f"{name}.py").read_text(encoding="utf-8")
+        relative = re.findall(r"from[ \t]+\.(\w+)[ \t]+import", text)
+        relative += [
+            n.split()[0]
+            for group in re.findall(r"from[ \t]+\.[ \t]+import[ \t]+([\w \t,]+)", text)
+            for n in group.split(",")
+            if n.strip()
+        ]
+        todo += [
+            m
+            for m in imported_modules(src / f"{name}.py", package) | set(relative)
+            if (src / f"{m}.py").is_file()
+        ]
+    return seen
+
+
 def invalidate(root: Path, src: Path, package: str, cache_dir: Path) -> list[str]:
     """Drop cached executions made stale by package changes; return the pages dropped."""
     record = cache_dir / f"{package}-modules.json"
@@ -66,7 +96,11 @@ def invalidate(root: Path, src: Path, package: str, cache_dir: Path) -> list[str
         cache = get_cache(cache_dir)
         for rec in cache.list_cache_records():
             page = Path(rec.uri)
-            uses = imported_modules(page, package) if page.exists() else None
+            uses = (
+                dependencies(src, package, imported_modules(page, package))
+                if page.exists()
+                else None
+            )
             if uses is None or changed & SHARED_MODULES or changed & uses:
                 cache.remove_cache(rec.pk)
                 if page.exists():

@@ -90,7 +90,18 @@ def test_changing_a_module_reexecutes_only_the_pages_that_import_it(tmp_path: Pa
     (src / "__init__.py").write_text("")
     (src / "alpha.py").write_text("def value():\n    return 'alpha-1'\n")
     (src / "beta.py").write_text("def value():\n    return 'beta-1'\n")
-    book = make_book(tmp_path, {"a": probe_page("A", "alpha"), "b": probe_page("B", "beta")})
+    # gamma uses alpha: a page that imports only gamma depends on alpha too
+    (src / "gamma.py").write_text(
+        "from probe import alpha\n\ndef value():\n    return 'gamma+' + alpha.value()\n"
+    )
+    book = make_book(
+        tmp_path,
+        {
+            "a": probe_page("A", "alpha"),
+            "b": probe_page("B", "beta"),
+            "c": probe_page("C", "gamma"),
+        },
+    )
     first = build(book, src)
     assert first.returncode == 0, first.stdout + first.stderr
     html_a, html_b = book / "_build/html/a.html", book / "_build/html/b.html"
@@ -100,13 +111,27 @@ def test_changing_a_module_reexecutes_only_the_pages_that_import_it(tmp_path: Pa
     second = build(book, src)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "alpha-2" in html_a.read_text(), "the page did not pick up the package change"
+    assert "gamma+alpha-2" in (book / "_build/html/c.html").read_text()
     assert "re-executing a.md" in second.stdout
+    assert "re-executing c.md" in second.stdout
     assert "re-executing b.md" not in second.stdout
     assert "beta-1" in html_b.read_text()
 
     third = build(book, src)  # nothing changed: nothing is re-executed
     assert third.returncode == 0
     assert "re-executing" not in third.stdout
+
+
+def test_dependencies_follow_imports_between_modules(tmp_path: Path) -> None:
+    src = tmp_path / "pkg"
+    src.mkdir()
+    (src / "a.py").write_text("from . import b\n")
+    (src / "b.py").write_text("from .c import thing\n")
+    (src / "c.py").write_text("import numpy\n")
+    (src / "d.py").write_text("from pkg import a\n")
+    assert build_book.dependencies(src, "pkg", {"a"}) == {"a", "b", "c"}
+    assert build_book.dependencies(src, "pkg", {"d"}) == {"a", "b", "c", "d"}
+    assert build_book.dependencies(src, "pkg", {"c", "missing"}) == {"c"}
 
 
 def test_imported_modules_finds_both_import_styles(tmp_path: Path) -> None:
