@@ -5,13 +5,12 @@ The site is built once per session by the ``built_site`` fixture (tests/conftest
 
 from __future__ import annotations
 
-import json
+import html
 import re
-import shutil
-import subprocess
 import sys
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -132,83 +131,106 @@ def test_pages_with_math_render_math(built_site: Path) -> None:
             )
 
 
-def formulas(site: Path) -> list[dict]:
-    found = []
-    for page in html_pages(site):
-        for el in soup(page).select(".math"):
-            for number in el.select(".eqno"):  # "(1.1)" and its "#" permalink are not TeX
-                number.extract()
-            tex = el.get_text().strip()
-            display = tex.startswith("\\[")
-            for opener, closer in (("\\(", "\\)"), ("\\[", "\\]")):
-                if tex.startswith(opener) and tex.endswith(closer):
-                    tex = tex[2:-2]
-            found.append({"page": page.name, "tex": tex, "display": display})
-    return found
+def math_elements(site: Path) -> list[tuple[str, Any]]:
+    """Every ``.math`` element of every toc page, with its page's name."""
+    return [(page.name, el) for page in html_pages(site) for el in soup(page).select(".math")]
 
 
-def test_every_formula_typesets_with_the_books_macros(built_site: Path, tmp_path: Path) -> None:
-    """MathJax 3 itself (from node_modules) typesets every formula with undefined macros
-    treated as errors; the browser would otherwise draw them in red without complaint."""
-    node = shutil.which("node")
-    if node is None or not (ROOT / "node_modules" / "mathjax").is_dir():
-        pytest.fail("node and node_modules/mathjax are needed: run 'npm ci' (make does)")
-    found = formulas(built_site)
+def test_every_formula_is_typeset_at_build_time(built_site: Path) -> None:
+    """The build typesets every formula (scripts/prerender_math.js): SVG for the eye,
+    MathML for screen readers, the TeX kept in ``data-tex``; none is left as TeX."""
+    found = math_elements(built_site)
     assert len(found) > 20
-    (tmp_path / "f.json").write_text(json.dumps(found))
-    (tmp_path / "m.json").write_text(
-        json.dumps(calcml_book.mathjax_macros(calcml_book.load_macros()))
-    )
-    proc = subprocess.run(
-        [
-            node,
-            str(ROOT / "scripts" / "check_math.js"),
-            str(tmp_path / "f.json"),
-            str(tmp_path / "m.json"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, f"TeX errors:\n{proc.stdout}\n{proc.stderr}"
+    bad = [
+        f"{name}: {el.get_text()[:80]!r}"
+        for name, el in found
+        if not el.get("data-tex")
+        or len(el.select(":scope > mjx-container > svg")) != 1
+        or not el.select("mjx-container > mjx-assistive-mml > math")
+        or el.select('[data-mml-node="merror"], mjx-merror')
+    ]
+    assert not bad, "formulas not typeset:\n" + "\n".join(bad[:20])
+    # Equation numbers stay next to their formula.
+    numbered = [el for _, el in found if el.select(":scope > span.eqno")]
+    assert numbered and all(el.name == "div" for el in numbered)
 
 
-def test_math_checker_catches_an_undefined_macro(tmp_path: Path) -> None:
-    node = shutil.which("node")
-    if node is None or not (ROOT / "node_modules" / "mathjax").is_dir():
-        pytest.fail("node and node_modules/mathjax are needed: run 'npm ci' (make does)")
-    (tmp_path / "f.json").write_text(
-        json.dumps(
-            [
-                {"page": "p", "tex": r"\grad f(x) = \pd{f}{x}", "display": False},
-                {"page": "p", "tex": r"\undefinedmacro x", "display": False},
-            ]
-        )
+def prerender(tmp_path: Path, body: str, name: str = "page.html") -> Path:
+    page = tmp_path / name
+    page.write_text(
+        f'<!DOCTYPE html><html lang="en"><head><title>t</title></head><body class="x">{body}'
+        "</body></html>",
+        encoding="utf-8",
     )
-    (tmp_path / "m.json").write_text(
-        json.dumps(calcml_book.mathjax_macros(calcml_book.load_macros()))
-    )
-    proc = subprocess.run(
-        [
-            node,
-            str(ROOT / "scripts" / "check_math.js"),
-            str(tmp_path / "f.json"),
-            str(tmp_path / "m.json"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 1
-    assert "Undefined control sequence \\\\undefinedmacro" in proc.stdout
-    assert proc.stdout.count("\n") == 1
+    calcml_book.prerender_math([page])
+    return page
 
 
-def test_macros_reach_mathjax_and_latex(built_site: Path) -> None:
+def test_prerenderer_typesets_inline_and_numbered_display_math(tmp_path: Path) -> None:
+    page = prerender(
+        tmp_path,
+        '<p>Let <span class="math notranslate nohighlight">\\(a &lt; b \\&amp; \\R\\)</span>.</p>'
+        '<div class="math notranslate nohighlight" id="equation-q">\n'
+        '<span class="eqno">(1.1)<a class="headerlink" href="#equation-q">#</a></span>'
+        "\\[\n\\begin{pmatrix} 1 &amp; 0 \\end{pmatrix} = \\pd{f}{x}\n\\]</div>",
+    )
+    html = page.read_text(encoding="utf-8")
+    doc = BeautifulSoup(html, "html.parser")
+    inline, display = doc.select(".math")
+    assert inline["data-tex"] == r"a < b \& \R"
+    assert display["data-tex"] == r"\begin{pmatrix} 1 & 0 \end{pmatrix} = \pd{f}{x}"
+    assert display["id"] == "equation-q" and display.select_one("span.eqno").get_text() == "(1.1)#"
+    assert display.select_one("mjx-container")["display"] == "true"
+    # A wide display formula scrolls sideways: it must take the keyboard focus.
+    assert display.select_one("mjx-container")["tabindex"] == "0"
+    assert not inline.select_one("mjx-container").get("display")
+    # MathML for screen readers: \R is the double-struck R, \pd a fraction of partials.
+    assert inline.select_one('math mi[mathvariant="double-struck"]').get_text() == "R"
+    assert display.select_one("math mfrac").get_text().count("\u2202") == 2
+    # One font cache per page, holding every glyph that the formulas use.
+    (cache,) = doc.select("body > svg#MJX-SVG-global-cache")
+    glyphs = {p["id"] for p in cache.select("defs > path")}
+    used = {u["xlink:href"].lstrip("#") for u in doc.select("mjx-container use")}
+    assert used and used <= glyphs
+    assert "MJX-TEX-D-211D" in glyphs  # U+211D DOUBLE-STRUCK CAPITAL R
+    assert doc.select_one("head > style#MJX-SVG-styles")
+    # A second run leaves a rendered page as it is.
+    calcml_book.prerender_math([page])
+    assert page.read_text(encoding="utf-8") == html
+
+
+def test_prerenderer_fails_on_an_undefined_macro(tmp_path: Path) -> None:
+    """Any TeX error fails the build, with the page and the formula; a page is
+    rewritten only when all of its formulas typeset."""
+    body = (
+        '<span class="math notranslate nohighlight">\\(\\grad f(x) = \\pd{f}{x}\\)</span>'
+        '<span class="math notranslate nohighlight">\\(\\undefinedmacro x\\)</span>'
+    )
+    page = tmp_path / "bad.html"
+    with pytest.raises(calcml_book.MathError) as err:
+        prerender(tmp_path, body, "bad.html")
+    assert err.value.errors == [
+        {
+            "page": str(page),
+            "tex": "\\undefinedmacro x",
+            "error": "Undefined control sequence \\undefinedmacro",
+        }
+    ]
+    assert "bad.html: Undefined control sequence \\undefinedmacro in: \\undefinedmacro x" in str(
+        err.value
+    )
+    assert "mjx-container" not in page.read_text(encoding="utf-8")
+
+
+def test_prerenderer_fails_on_math_in_an_unexpected_form(tmp_path: Path) -> None:
+    with pytest.raises(calcml_book.MathError, match="unexpected form"):
+        prerender(tmp_path, '<span class="math">x^2 without delimiters</span>')
+
+
+def test_macros_reach_the_html_rendering_and_latex(built_site: Path, tmp_path: Path) -> None:
+    """The notation table shows each macro of macros.yml rendered on the built page; it
+    must be the same MathML as the macro's definition written out in plain TeX."""
     macros = calcml_book.load_macros()
-    html = (built_site / "book" / "notation.html").read_text(encoding="utf-8")
-    config = json.loads(re.search(r"window\.MathJax = (\{.*?\})\s*</script>", html, re.S).group(1))
-    assert config["tex"]["macros"] == calcml_book.mathjax_macros(macros)
     preamble = calcml_book.latex_preamble(macros)
     for name, (definition, n_args, _) in macros.items():
         args = f"[{n_args}]" if n_args else ""
@@ -216,6 +238,28 @@ def test_macros_reach_mathjax_and_latex(built_site: Path) -> None:
     # The notation page shows one table row per macro, generated from the same file.
     rows = soup(built_site / "book" / "notation.html").select("table tbody tr")
     assert len(rows) == len(macros)
+    examples = {0: [], 1: ["x"], 2: ["f", "x"]}
+    shown, expanded = {}, []
+    for row, (name, (definition, n_args, _)) in zip(rows, macros.items(), strict=True):
+        (el,) = row.select(".math")
+        assert el["data-tex"] == f"\\{name}" + "".join(f"{{{a}}}" for a in examples[n_args])
+        shown[name] = str(el.select_one("mjx-assistive-mml math"))
+        for i, arg in enumerate(examples[n_args], start=1):
+            definition = definition.replace(f"#{i}", arg)
+        expanded.append(
+            f'<span class="math notranslate nohighlight">\\({html.escape(definition)}\\)</span>'
+        )
+    # The definitions typeset with no macros at all: what the macros must have produced.
+    page = tmp_path / "plain.html"
+    page.write_text(f"<html><head></head><body>{''.join(expanded)}</body></html>", encoding="utf-8")
+    calcml_book.prerender_math([page], macros={})
+    plain = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select(".math")
+    for (name, math), el in zip(shown.items(), plain, strict=True):
+        assert math == str(el.select_one("mjx-assistive-mml math")), name
+    # And independently of MathJax's own output: \R is the double-struck capital R.
+    assert '<mi mathvariant="double-struck">R</mi>' in shown["R"]
+    r_glyphs = [u["xlink:href"] for u in rows[0].select("mjx-container use")]
+    assert r_glyphs == ["#MJX-TEX-D-211D"]  # U+211D DOUBLE-STRUCK CAPITAL R
 
 
 def cited_keys() -> set[str]:

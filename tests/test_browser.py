@@ -3,7 +3,7 @@
 The site (the ``built_site`` fixture) is served gzip-compressed on 127.0.0.1 by the
 server of ``benchmarks/page_weight.py``; every request to another origin is blocked
 and recorded. Each page is opened once, in a fresh browser context, and inspected:
-HTTP status, console errors, MathJax output, images, accessibility (axe-core) in
+HTTP status, console errors, the math, images, accessibility (axe-core) in
 light mode, then the theme's dark-mode toggle is clicked and figures, math and text
 contrast are checked again. The tests below assert on those records.
 
@@ -35,22 +35,24 @@ SERIOUS = {"serious", "critical"}
 # 1.5 MB icon script) are fixed in book/_ext/calcml_book.py instead of tolerated.
 ALLOWED_CONSOLE_ERRORS: tuple[str, ...] = ()
 
-# MathJax typesets lazily (as formulas scroll into view): typeset them all first, as a
-# reader scrolling through the page (or printing it) would.
-TYPESET_ALL = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.document.lazyTypesetAll) {
-    await MathJax.startup.document.lazyTypesetAll();
-  }
-}"""
-
+# The math is typeset when the book is built (scripts/prerender_math.js): each .math
+# element must hold MathJax's SVG (with MathML for screen readers), every glyph it draws
+# must be defined on the page, and no MathJax error or MathJax script may be there.
 INSPECT_MATH = """() => {
   const maths = [...document.querySelectorAll('.math')];
+  const glyph = u => (u.getAttribute('xlink:href') || u.getAttribute('href') || '').slice(1);
   return {
     count: maths.length,
-    unrendered: maths.filter(m => !m.querySelector('mjx-container') || m.querySelector('mjx-lazy'))
+    unrendered: maths.filter(m => !m.querySelector(':scope > mjx-container > svg')
+                                  || !m.querySelector('mjx-assistive-mml > math'))
                      .map(m => m.textContent.slice(0, 80)),
-    errors: [...document.querySelectorAll('mjx-merror')]
-              .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 120)),
+    errors: [...document.querySelectorAll('mjx-merror, [data-mml-node="merror"]')]
+              .map(e => (e.closest('.math') || e).getAttribute('data-tex') || e.textContent),
+    missing_glyphs: [...new Set([...document.querySelectorAll('mjx-container use')]
+                       .map(glyph).filter(id => !document.getElementById(id)))],
+    mathjax: [...performance.getEntriesByType('resource').map(r => r.name),
+              ...[...document.scripts].map(s => s.src || s.textContent.slice(0, 40))]
+               .filter(s => /mathjax/i.test(s)),
   };
 }"""
 
@@ -155,14 +157,13 @@ def serious_violations(page: Any, **options: Any) -> list[tuple[str, str, list]]
 def inspect(page: Any, v: Visit) -> None:
     if v.status != 200:  # reported by the first test; nothing to inspect on an error page
         v.extra.update(
-            math={"unrendered": [], "errors": []},
+            math={"unrendered": [], "errors": [], "missing_glyphs": [], "mathjax": []},
             images=[],
             axe=[],
             axe_dark=[],
             dark={"theme": None, "math": [], "figures": [], "body": 1.0},
         )
         return
-    page.evaluate(TYPESET_ALL)
     v.extra["math"] = page.evaluate(INSPECT_MATH)
     v.extra["images"] = page.evaluate(INSPECT_IMAGES)
     v.extra["axe"] = serious_violations(page)
@@ -197,10 +198,12 @@ def test_page_loads_with_no_errors_and_nothing_from_other_origins(
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_every_formula_is_rendered_by_mathjax(visits: dict[str, Visit], name: str) -> None:
+def test_every_formula_arrives_typeset(visits: dict[str, Visit], name: str) -> None:
     math = visits[name].extra["math"]
-    assert not math["unrendered"], f"{name}: .math without MathJax output: {math['unrendered']}"
+    assert not math["unrendered"], f"{name}: .math without typeset SVG: {math['unrendered']}"
     assert not math["errors"], f"{name}: MathJax errors {math['errors']}"
+    assert not math["missing_glyphs"], f"{name}: undefined glyphs {math['missing_glyphs']}"
+    assert not math["mathjax"], f"{name}: MathJax loaded at run time: {math['mathjax']}"
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -276,19 +279,34 @@ def test_search_finds_gradient(browser: Any, server: SiteServer) -> None:
 # --- The checks themselves can fail -----------------------------------------------------------
 
 
-def test_checks_catch_foreign_requests_and_broken_math(
-    browser: Any, built_site: Path, tmp_path: Path
-) -> None:
-    """A page that loads from a CDN and holds a TeX error is caught on both counts."""
-    (tmp_path / "_static").symlink_to(built_site / "_static")
-    (tmp_path / "bad.html").write_text(
+def test_checks_catch_foreign_requests_and_broken_math(browser: Any, tmp_path: Path) -> None:
+    """A page that loads from a CDN and MathJax, and holds untypeset TeX, a MathJax
+    error and a glyph missing from its font cache, is caught on every count; the
+    well typeset formula on it passes."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    import calcml_book
+
+    page = tmp_path / "bad.html"
+    page.write_text(
         '<!DOCTYPE html><html lang="en"><head><title>bad</title>'
         '<script src="https://cdn.example.org/x.js"></script>'
-        '<script defer src="_static/mathjax/tex-chtml.js"></script></head><body>'
-        '<span class="math">\\(\\frac{1}\\)</span><span class="math">\\(x^2\\)</span>'
-        '<span class="math">no delimiters</span><img src="missing.png" alt=""></body></html>',
+        '<script defer src="mathjax/tex-chtml.js"></script></head><body>'
+        '<span class="math notranslate nohighlight">\\(x^2 + \\R\\)</span>'
+        '<span class="math notranslate nohighlight">\\(\\frac{a}{b}\\)</span>'
+        '<img src="missing.png" alt=""></body></html>',
         encoding="utf-8",
     )
+    (tmp_path / "mathjax").mkdir()
+    (tmp_path / "mathjax" / "tex-chtml.js").write_text("window.loaded = true;\n")
+    calcml_book.prerender_math([page])
+    html = page.read_text(encoding="utf-8")
+    # Break the second formula: an error mark, and a glyph that the page does not define.
+    second = html.index("\\frac{a}{b}")
+    tail = html[second:].replace('<g data-mml-node="mfrac">', '<g data-mml-node="merror">', 1)
+    tail = tail.replace('xlink:href="#MJX-TEX-I-1D44E"', 'xlink:href="#MJX-TEX-I-missing"', 1)
+    html = html[:second] + tail
+    html = html.replace("</body>", '<span class="math">no delimiters</span></body>')
+    page.write_text(html, encoding="utf-8")
     with SiteServer(tmp_path) as s:
         v = visit(
             browser,
@@ -300,7 +318,10 @@ def test_checks_catch_foreign_requests_and_broken_math(
         )
     assert v.foreign == ["https://cdn.example.org/x.js"]
     assert any("missing.png" in f for f in v.failed)
-    assert v.extra["math"]["count"] == 3
-    assert v.extra["math"]["unrendered"] == ["no delimiters"]
-    assert len(v.extra["math"]["errors"]) == 1
+    math = v.extra["math"]
+    assert math["count"] == 3
+    assert math["unrendered"] == ["no delimiters"]
+    assert math["errors"] == ["\\frac{a}{b}"]
+    assert math["missing_glyphs"] == ["MJX-TEX-I-missing"]
+    assert [m.rsplit("/", 1)[-1] for m in math["mathjax"]] == ["tex-chtml.js"] * 2
     assert v.extra["images"][0]["width"] == 0 and v.extra["images"][0]["alt"] == ""

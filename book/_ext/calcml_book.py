@@ -1,23 +1,30 @@
-"""Local Sphinx extension for the book: one source for the TeX macros.
+r"""Local Sphinx extension for the book: one source for the TeX macros.
 
 ``book/macros.yml`` defines every macro once. This extension feeds them to
-MathJax 3 (``mathjax3_config.tex.macros``) for the HTML site and to the LaTeX
-preamble for the PDF, so both outputs always agree.
+MathJax 3 for the HTML site and to the LaTeX preamble for the PDF, so both
+outputs always agree.
 
-It also makes the HTML site work offline: MathJax 3 comes from the pinned npm
-package (``node_modules/mathjax``, installed by ``npm ci``) instead of a CDN.
-Only the files a page can load are copied into ``_static/mathjax`` of the built
-site: the ``tex-chtml`` component, its web fonts and the TeX extensions that
-``autoload`` fetches on demand. The bundle is never committed, and it is copied
-at ``build-finished`` rather than through ``html_static_path``, because Jupyter
-Book adds every ``.js`` file of a static path to every page.
+The HTML site's math is typeset at build time, not in the reader's browser:
+pages load no MathJax, render the same offline, and do not shift while
+formulas are typeset. The HTML builder uses the math renderer ``calcml_svg``,
+which writes the same markup as ``sphinx.ext.mathjax`` (``\(...\)`` spans and
+``\[...\]`` divs) but adds no script to the pages; at ``build-finished``,
+``scripts/prerender_math.js`` (MathJax 3 in Node, from the pinned npm package
+in ``node_modules``, installed by ``npm ci``) replaces every formula of the
+written pages by SVG with assistive MathML. Any TeX error, such as an
+undefined macro, fails the build with the page and the formula.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
 import shutil
+import subprocess
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +33,20 @@ import yaml
 MACROS_FILE = Path(__file__).resolve().parent.parent / "macros.yml"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
-MATHJAX_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "mathjax" / "es5"
-# Relative to the built site's _static folder (Sphinx prefixes _static/ to a relative path).
-MATHJAX_PATH = "mathjax/tex-chtml.js"
-# What a page can request: the component itself, its fonts, and autoloaded TeX packages.
-MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions",
-                 "ui/lazy.js")
+REPO = Path(__file__).resolve().parents[2]
+MATHJAX_SOURCE = REPO / "node_modules" / "mathjax"
+PRERENDER = REPO / "scripts" / "prerender_math.js"
+MATH_RENDERER = "calcml_svg"
+
+
+def math_version() -> str:
+    """A hash of what the typeset math depends on beyond the pages: the macros, the
+    prerenderer and the MathJax version. It is an HTML config value, so a change
+    rewrites every page (Sphinx compares the config of the last build)."""
+    digest = hashlib.sha256()
+    for path in (MACROS_FILE, PRERENDER, MATHJAX_SOURCE / "package.json"):
+        digest.update(path.read_bytes() if path.is_file() else b"missing")
+    return digest.hexdigest()[:16]
 
 
 def load_macros(path: Path = MACROS_FILE) -> dict[str, tuple[str, int, str]]:
@@ -57,17 +72,9 @@ def latex_preamble(macros: dict[str, tuple[str, int, str]]) -> str:
 
 def _config_inited(app: Any, config: Any) -> None:
     macros = load_macros()
-    mj = dict(config.mathjax3_config or {})
-    tex = dict(mj.get("tex", {}))
-    tex["macros"] = {**tex.get("macros", {}), **mathjax_macros(macros)}
-    mj["tex"] = tex
-    # Lazy typesetting: formulas are typeset as they scroll into view, so a long chapter
-    # does not block the main thread (and shift the layout) while all of it is typeset.
-    loader = dict(mj.get("loader", {}))
-    loader["load"] = [*loader.get("load", []), "ui/lazy"]
-    mj["loader"] = loader
-    config.mathjax3_config = mj
-    config.mathjax_path = MATHJAX_PATH
+    # Math is typeset at build time (_build_finished): no MathJax script on the pages.
+    config.html_math_renderer = MATH_RENDERER
+    config.calcml_math_version = math_version()
     # A valid initial colour mode ("auto" follows the reader's system setting); the
     # theme's default, "", logs "Got invalid theme mode" on every page load.
     config.html_context = {"default_mode": "auto", **(config.html_context or {})}
@@ -84,31 +91,82 @@ def _is_html(app: Any) -> bool:
     return getattr(app.builder, "format", "") == "html"
 
 
-def _check_mathjax(app: Any) -> None:
-    """Fail an HTML build early, with the fix, when the local MathJax is missing."""
-    if _is_html(app) and not (MATHJAX_SOURCE / "tex-chtml.js").is_file():
+def _visit_math(self: Any, node: Any) -> None:
+    """``sphinx.ext.mathjax``'s markup, looked up when used: MyST's amsmath support
+    replaces the display-math visitor at ``builder-inited``."""
+    visit, _ = self.builder.app.registry.html_inline_math_renderers["mathjax"]
+    visit(self, node)
+
+
+def _visit_displaymath(self: Any, node: Any) -> None:
+    visit, _ = self.builder.app.registry.html_block_math_renderers["mathjax"]
+    visit(self, node)
+
+
+def _check_node(app: Any) -> None:
+    """Fail an HTML build early, with the fix, when Node or the local MathJax is missing."""
+    if _is_html(app) and (shutil.which("node") is None
+                          or not (MATHJAX_SOURCE / "package.json").is_file()):
         from sphinx.errors import ExtensionError
 
         raise ExtensionError(
-            f"MathJax 3 is not installed at {MATHJAX_SOURCE}: run 'npm ci' (make book does)")
+            f"Node.js and MathJax 3 at {MATHJAX_SOURCE} are needed to typeset the math: "
+            "install nodejs and run 'npm ci' (make book does)")
 
 
-def copy_mathjax(outdir: Path, source: Path = MATHJAX_SOURCE) -> Path:
-    """Copy the MathJax files a page can load into ``outdir/_static/mathjax``."""
-    target = outdir / "_static" / "mathjax"
-    for name in MATHJAX_FILES:
-        src, dst = source / name, target / name
-        if src.is_dir():
-            shutil.copytree(src, dst, dirs_exist_ok=True)
-        else:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
-    return target
+class MathError(Exception):
+    """TeX that MathJax cannot typeset; ``errors`` holds ``{page, tex, error}`` dicts."""
+
+    def __init__(self, errors: list[dict[str, str]], message: str) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+def prerender_math(pages: list[Path], macros: dict[str, Any] | None = None) -> int:
+    """Typeset the math of the given HTML pages in place with ``scripts/prerender_math.js``.
+
+    Returns the number of formulas typeset. Raises :class:`MathError` listing every
+    formula that does not typeset (each page is rewritten only if all of its do).
+    """
+    node = shutil.which("node")
+    if node is None:
+        raise MathError([], "node (Node.js) is not installed")
+    if macros is None:
+        macros = mathjax_macros(load_macros())
+    with tempfile.TemporaryDirectory() as tmp:
+        macros_file = Path(tmp, "macros.json")
+        macros_file.write_text(json.dumps(macros), encoding="utf-8")
+        proc = subprocess.run([node, str(PRERENDER), str(macros_file), *map(str, pages)],
+                              capture_output=True, text=True, check=False)
+    errors = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0:
+        lines = [f"{e['page']}: {e['error']} in: {e['tex']}" for e in errors]
+        raise MathError(errors, "\n".join(lines) or proc.stderr.strip())
+    found = re.search(r"(\d+) formulas", proc.stderr)
+    return int(found.group(1)) if found else 0
 
 
 def _build_finished(app: Any, exception: Exception | None) -> None:
-    if exception is None and _is_html(app):
-        copy_mathjax(Path(app.outdir))
+    if exception is not None or not _is_html(app):
+        return
+    from sphinx.errors import ExtensionError
+    from sphinx.util import logging
+
+    outdir = Path(app.outdir)
+    # Every page of the site; pages typeset by an earlier (incremental) build are skipped.
+    pages = sorted(p for p in outdir.rglob("*.html")
+                   if not p.relative_to(outdir).parts[0].startswith("_"))
+    start = time.perf_counter()
+    try:
+        count = prerender_math(pages)
+    except MathError as err:
+        lines = [
+            f"{Path(e['page']).relative_to(outdir)}: TeX error: {e['error']} in: {e['tex']}"
+            for e in err.errors
+        ]
+        raise ExtensionError("\n".join(lines) or f"typesetting the math failed: {err}") from None
+    logging.getLogger(__name__).info(
+        f"typeset {count} formulas in {time.perf_counter() - start:.1f} s (MathJax 3, SVG)")
 
 
 DESCRIPTION_LENGTH = 160
@@ -264,9 +322,11 @@ def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[st
 
 
 def setup(app: Any) -> dict[str, Any]:
+    app.add_config_value("calcml_math_version", "", "html")
     app.connect("config-inited", _config_inited, priority=900)
     app.add_css_file("calcml.css")
-    app.connect("builder-inited", _check_mathjax)
+    app.add_html_math_renderer(MATH_RENDERER, (_visit_math, None), (_visit_displaymath, None))
+    app.connect("builder-inited", _check_node)
     app.connect("build-finished", _build_finished)
     app.connect("html-page-context", _page_description, priority=400)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
@@ -275,4 +335,4 @@ def setup(app: Any) -> dict[str, Any]:
     # env_version: bumped when the pages this extension writes change, so that an
     # incremental build writes every page again.
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0",
-            "env_version": 6}
+            "env_version": 7}
