@@ -8,8 +8,9 @@ Usage::
 The site is served from 127.0.0.1 the way GitHub Pages serves it: text assets
 (HTML, CSS, JavaScript, SVG, JSON, XML) gzip-compressed when the client accepts
 it, fonts and images as they are. Each page of ``_toc.yml`` is opened in a fresh
-Chromium context (empty cache), and everything it requests until MathJax has
-typeset the page and the network is idle is counted: the number of requests and
+Chromium context (empty cache), and everything it requests until its web fonts
+are loaded and the network is idle is counted (the math is typeset when the book
+is built, so no MathJax loads): the number of requests and
 the bytes transferred (compressed bodies plus response headers). Bytes, not
 times: the numbers do not depend on the machine's load.
 
@@ -188,8 +189,6 @@ class Visit:
 
 def kind(url: str) -> str:
     path = urlsplit(url).path
-    if "/_static/mathjax/" in path:
-        return "mathjax"
     ext = posixpath.splitext(path)[1].lower()
     return {
         ".html": "html",
@@ -204,10 +203,7 @@ def kind(url: str) -> str:
     }.get(ext, "other")
 
 
-WAIT_FOR_MATHJAX = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    await MathJax.startup.promise;
-  }
+WAIT_FOR_FONTS = """async () => {
   await document.fonts.ready;
   return true;
 }"""
@@ -231,7 +227,7 @@ def visit(
 ) -> Visit:
     """Open ``page_name`` in a fresh context with every other origin blocked.
 
-    Waits for the load event, MathJax's typesetting, web fonts and an idle network,
+    Waits for the load event, web fonts and an idle network,
     then calls ``then(page, visit)`` (if given) before closing the context, so that
     the caller can inspect the live page. Transfer is counted up to that point only.
     """
@@ -275,7 +271,7 @@ def visit(
     try:
         response = page.goto(url, wait_until="load")
         v.status = response.status if response else None
-        page.evaluate(WAIT_FOR_MATHJAX)
+        page.evaluate(WAIT_FOR_FONTS)
         page.wait_for_load_state("networkidle")
         v.requests = len(sizes)
         v.transferred = sum(sizes.values())
@@ -323,18 +319,15 @@ def report(site: Path, markdown: bool) -> int:
     over = [name for name, v, *_ in rows if v.transferred > BUDGET_BYTES]
     if markdown:
         print(
-            "| page | requests | transferred (kB) | MathJax (kB) | fonts (kB) | JS (kB) "
+            "| page | requests | transferred (kB) | fonts (kB) | JS (kB) "
             "| CSS (kB) | HTML (kB) | figures: SVG files, raw → gzip (kB) |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        print("|---|---:|---:|---:|---:|---:|---:|---|")
         for name, v, n_svg, raw, packed in rows:
-            k = {
-                key: v.by_kind.get(key, 0) / 1000
-                for key in ("mathjax", "font", "js", "css", "html", "svg")
-            }
+            k = {key: v.by_kind.get(key, 0) / 1000 for key in ("font", "js", "css", "html", "svg")}
             print(
-                f"| {name} | {v.requests} | {v.transferred / 1000:.0f} | {k['mathjax']:.0f} "
-                f"| {k['font']:.0f} | {k['js']:.0f} | {k['css']:.0f} | {k['html']:.0f} "
+                f"| {name} | {v.requests} | {v.transferred / 1000:.0f} | {k['font']:.0f} "
+                f"| {k['js']:.0f} | {k['css']:.0f} | {k['html']:.0f} "
                 f"| {n_svg}: {raw / 1000:.0f} → {packed / 1000:.0f} |"
             )
     else:
