@@ -155,6 +155,23 @@ def test_every_formula_is_typeset_at_build_time(built_site: Path) -> None:
     assert numbered and all(el.name == "div" for el in numbered)
 
 
+def test_no_tex_is_left_in_the_text(built_site: Path) -> None:
+    """Readers see TeX that is not inside a math element as raw text: for example a
+    ``$...$`` whose second line starts with ``- `` (Markdown makes that line a list
+    item, so the dollars no longer pair up)."""
+    bad = []
+    for page in html_pages(built_site):
+        doc = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")  # modified below
+        for el in doc.select("pre, code, kbd, samp, script, style, .math, .highlight"):
+            el.extract()
+        text = " ".join(doc.body.get_text(" ").split()) if doc.body else ""
+        bad += [
+            f"{page.name}: ...{m.group(0)}..."
+            for m in re.finditer(r".{0,50}(?:\$|\\[A-Za-z]+|\\[(\[]).{0,50}", text)
+        ]
+    assert not bad, "raw TeX in the text of pages:\n" + "\n".join(bad)
+
+
 def prerender(tmp_path: Path, body: str, name: str = "page.html") -> Path:
     page = tmp_path / name
     page.write_text(
