@@ -41,9 +41,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from build_book import toc_files  # noqa: E402  (the one reader of _toc.yml)
+
 CHROMIUM = os.environ.get("CALCML_CHROMIUM", "/usr/bin/chromium")
 # The flags the GUIDE lists for a headless, offline, deterministic Chromium.
 CHROMIUM_ARGS = [
@@ -64,23 +65,6 @@ COMPRESSIBLE = (
     "image/svg+xml",
 )
 BUDGET_BYTES = 1_500_000  # per chapter page, first load, everything included
-
-
-def toc_files(root: Path = ROOT) -> list[str]:
-    """Every page named in ``_toc.yml``, root first (as tests/test_book.py reads it)."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    walk(toc.get("chapters", []))
-    return files
 
 
 # --- A static server that compresses like GitHub Pages -------------------------------------
@@ -309,7 +293,7 @@ def svg_weight(site: Path, page_name: str) -> tuple[int, int, int]:
 
 
 def report(site: Path, markdown: bool) -> int:
-    pages = toc_files()
+    pages = toc_files(ROOT)
     rows = []
     with SiteServer(site) as server, chromium() as browser:
         for name in pages:

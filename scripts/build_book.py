@@ -28,10 +28,29 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+REPO = Path(__file__).resolve().parent.parent
 SHARED_MODULES = {"__init__", "_validation", "plotting"}
+
+
+def toc_files(root: Path = REPO) -> list[str]:
+    """Every page named in ``root/_toc.yml`` (paths without suffix), the root page first."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(entries: list[dict[str, Any]]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    walk(toc.get("chapters", []))
+    return files
 
 
 def module_hashes(src: Path) -> dict[str, str]:
@@ -115,7 +134,7 @@ def invalidate(root: Path, src: Path, package: str, cache_dir: Path) -> list[str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    repo = Path(__file__).resolve().parent.parent
+    repo = REPO
     parser.add_argument("--root", type=Path, default=repo)
     parser.add_argument("--src", type=Path, default=repo / "src" / "calcml")
     parser.add_argument("--package", default="calcml")

@@ -19,27 +19,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
+from build_book import toc_files
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
-
-
-def toc_files(root: Path = ROOT) -> list[str]:
-    """Every page named in ``_toc.yml`` (without suffix), root first."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    walk(toc.get("chapters", []))
-    return files
 
 
 def export(root: Path, out: Path) -> list[Path]:

@@ -31,7 +31,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 sys.path.insert(0, str(ROOT / "scripts"))
-from export_notebooks import toc_files  # noqa: E402
+from build_book import toc_files  # noqa: E402
 
 # Tools that must stay out of Binder: they make the image big and slow to start.
 NOT_IN_BINDER = ("jupyter_book", "pytest", "playwright", "hypothesis", "mypy", "ruff")

@@ -23,8 +23,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "scripts"))
 import page_weight  # noqa: E402
-from page_weight import BUDGET_BYTES, SiteServer, Visit, toc_files, visit  # noqa: E402
+from build_book import toc_files  # noqa: E402
+from page_weight import BUDGET_BYTES, SiteServer, Visit, visit  # noqa: E402
 
 pytestmark = pytest.mark.browser
 PAGES = toc_files()

@@ -25,7 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 LATEX = ROOT / "_build" / "latex"
 sys.path.insert(0, str(ROOT / "scripts"))
-from export_notebooks import toc_files  # noqa: E402
+from build_book import toc_files  # noqa: E402
 
 pytestmark = pytest.mark.pdf
 

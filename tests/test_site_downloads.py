@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import calcml_publish  # noqa: E402
-from export_notebooks import export, toc_files  # noqa: E402
+from build_book import toc_files  # noqa: E402
+from export_notebooks import export  # noqa: E402
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 PDF_URL = CONFIG["html"]["baseurl"].rstrip("/") + "/book.pdf"

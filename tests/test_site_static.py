@@ -23,9 +23,10 @@ from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import calcml_book  # noqa: E402
-from page_weight import toc_files  # noqa: E402
+from build_book import toc_files  # noqa: E402
 
 pytestmark = pytest.mark.book
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
