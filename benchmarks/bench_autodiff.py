@@ -26,36 +26,17 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _common import median_cpu_times  # noqa: E402  (benchmarks/ is on sys.path)
 
 from calcml import autodiff as ad  # noqa: E402
 from calcml.nn import MLP, MSELoss  # noqa: E402
 
 SIZES = (2, 64, 64, 1)
 BATCH = 256
-
-
-def median_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median CPU time in seconds of each ``fn()``, timed round-robin after warm-up calls.
-
-    CPU time of this process (one BLAS thread) rather than wall time, and interleaving
-    the methods, keep the ratios meaningful on a shared, loaded machine.
-    """
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(3):
-        for fn in fns.values():
-            fn()
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.process_time()
-            fn()
-            times[name].append(time.process_time() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def tensor_loss(params: list[ad.Tensor], X: np.ndarray, Y: np.ndarray) -> ad.Tensor:
@@ -135,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             return out
 
         fns["PyTorch CPU autograd f + grad"] = torch_step
-    rows = median_times(fns, args.repeats)
+    rows = median_cpu_times(fns, args.repeats)
 
     hand_t = rows["calcml.nn (hand-written) f + grad"]
     print(f"2-64-64-1 tanh MLP, batch {BATCH}, float64; median CPU time of {args.repeats} runs\n")
