@@ -16,8 +16,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def minor_faults() -> int:
+    """Minor page faults of this process so far (0 where ``resource`` is missing: Windows)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def median_cpu_times(
-    fns: dict[str, Callable[[], object]], repeats: int, block: int = 1
+    fns: dict[str, Callable[[], object]],
+    repeats: int,
+    block: int = 1,
+    faults: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """Median CPU time (s) of each ``fn()`` over ``repeats * block`` timed calls.
 
@@ -26,9 +38,12 @@ def median_cpu_times(
     does). With ``block > 1`` each method runs one untimed call and then ``block`` timed
     calls in a row per round: a fast method timed right after a slow one that touched
     much more memory pays for the caches and pages that one evicted, which is not its
-    own cost.
+    own cost. Given a ``faults`` dict, it fills in each method's median number of minor
+    page faults per call: memory the allocator had given back to the OS and the kernel
+    must map and zero again.
     """
     times: dict[str, list[float]] = {name: [] for name in fns}
+    flts: dict[str, list[int]] = {name: [] for name in fns}
     for _ in range(2):
         for fn in fns.values():
             fn()
@@ -37,9 +52,13 @@ def median_cpu_times(
             if block > 1:
                 fn()
             for _ in range(block):
+                f0 = minor_faults()
                 t0 = time.process_time()
                 fn()
                 times[name].append(time.process_time() - t0)
+                flts[name].append(minor_faults() - f0)
+    if faults is not None:
+        faults.update({name: statistics.median(f) for name, f in flts.items()})
     return {name: statistics.median(t) for name, t in times.items()}
 
 

@@ -282,9 +282,9 @@ def svg_weight(site: Path, page_name: str) -> tuple[int, int, int]:
     html = site / f"{page_name}.html"
     soup = BeautifulSoup(html.read_text(encoding="utf-8"), "html.parser")
     files = {
-        (html.parent / unquote(img["src"])).resolve()
+        (html.parent / unquote(str(img["src"]))).resolve()
         for img in soup.find_all("img", src=True)
-        if img["src"].lower().endswith(".svg") and "://" not in img["src"]
+        if str(img["src"]).lower().endswith(".svg") and "://" not in str(img["src"])
     }
     files = {f for f in files if f.is_file() and "_static" not in f.parts}
     raw = sum(f.stat().st_size for f in files)

@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         skipped.append("the test suite (`--tests none`)")
     n_met = sum(r["met"] is True for r in rows)
     n_missed = sum(r["met"] is False for r in rows)
+    n_info = sum(r["met"] is None for r in rows)
     site = HERE / "site.md"
     lines = [
         "# Benchmarks",
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         "## Targets",
         "",
         f"{n_met} met, {n_missed} missed"
+        + (f", {n_info} reported without a target (n/a)" if n_info else "")
         + (f"; could not run: {', '.join(failed)}" if failed else "")
         + (f"; not run: {', '.join(skipped)}" if skipped else "")
         + ".",

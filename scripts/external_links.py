@@ -37,8 +37,9 @@ def external_links(site: Path) -> dict[str, set[str]]:
             continue
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
         for a in soup.find_all("a", href=True):
-            if urlsplit(a["href"]).scheme in ("http", "https"):
-                found[a["href"].split("#")[0]].add(str(page.relative_to(site)))
+            href = str(a["href"])
+            if urlsplit(href).scheme in ("http", "https"):
+                found[href.split("#")[0]].add(str(page.relative_to(site)))
     return dict(found)
 
 
