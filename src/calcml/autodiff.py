@@ -15,7 +15,7 @@ Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.h
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -359,15 +359,18 @@ def _topo(root: Tensor, stop: Tensor | None) -> list[Tensor]:
 
 def _backprop(
     root: Tensor, seed: Any, stop: Tensor | None, graph: bool
-) -> list[tuple[Tensor, Any]]:
-    """Reverse sweep: the adjoint of every node that depends on nothing but ``root``'s graph."""
+) -> Iterator[tuple[Tensor, Any]]:
+    """Reverse sweep: yield each node of ``root``'s graph with its final adjoint.
+
+    A generator, so that a caller who keeps only one adjoint (``grad``) lets the others
+    go as soon as they have been used: the sweep then holds only its frontier.
+    """
     order = _topo(root, stop)
     adj: dict[int, Any] = {id(root): seed}
     F = _TS if graph else _NP
-    out = []
     for node in reversed(order):
         g = adj.pop(id(node))  # every node in `order` is an operand of a later one
-        out.append((node, g))
+        yield node, g
         if node is stop or not node._args:
             continue
         o, args = (node, node._args) if graph else (node.value, tuple(map(_val, node._args)))
@@ -378,7 +381,6 @@ def _backprop(
                     ga = _unbroadcast(ga, arg.shape)
                 k = id(arg)
                 adj[k] = ga if k not in adj else adj[k] + ga
-    return out
 
 
 _NESTED = [0]  # how many transforms are evaluating their f right now
