@@ -81,7 +81,7 @@ lock: check-python
 	rm -rf $(VENV)-lock
 
 clean:
-	rm -rf _build .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf _build build .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
 
 clean-all: clean
 	rm -rf .jupyter_cache $(VENV) node_modules
