@@ -31,6 +31,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import functools  # noqa: E402
+import importlib.util  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
@@ -90,6 +91,9 @@ def mlp_section(targets: Targets, repeats: int) -> bool:
     """
     print("## One gradient of a 2-64-64-1 tanh MLP (`benchmarks/bench_autodiff.py`)\n")
     for allocator, no_torch, checked, note in MLP_RUNS:
+        if checked == "torch" and importlib.util.find_spec("torch") is None:
+            print("\nPyTorch is not installed: the run beside it is skipped.")
+            continue
         if note:
             print(note)
         cmd = [sys.executable, str(HERE / "bench_autodiff.py"), "--repeats", str(repeats)]
