@@ -13,16 +13,17 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+try:
+    import resource
+except ImportError:  # not on POSIX (Windows)
+    resource = None  # type: ignore[assignment]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def minor_faults() -> int:
     """Minor page faults of this process so far (0 where ``resource`` is missing: Windows)."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not on POSIX
-        return 0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    return 0 if resource is None else resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def median_cpu_times(

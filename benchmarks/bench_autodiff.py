@@ -45,6 +45,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import importlib  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
@@ -135,18 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         "calcml.autodiff grad (flat vector)": lambda: grad_flat(theta),
         "calcml.autodiff hvp (flat vector)": lambda: ad.hvp(flat_loss, theta, v),
     }
-    torch_note = ""
-    try:
-        if args.no_torch:
-            raise ImportError
-        import torch
-    except ImportError:
-        torch_note = (
-            "PyTorch is left out (`--no-torch`)."
-            if args.no_torch
-            else "PyTorch is not installed: its row is skipped."
-        )
-    else:
+    torch, torch_note = None, "PyTorch is left out (`--no-torch`)."
+    if not args.no_torch:
+        try:
+            torch, torch_note = importlib.import_module("torch"), ""
+        except ImportError:
+            torch_note = "PyTorch is not installed: its row is skipped."
+    if torch is not None:
         torch.set_num_threads(1)
         tp = [torch.tensor(p, requires_grad=True) for p in params]
         tX, tY = torch.tensor(X), torch.tensor(Y)

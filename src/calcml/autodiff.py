@@ -4,7 +4,7 @@ A :class:`Tensor` wraps a float64 array (scalars are 0-d) and remembers the
 operation that made it and its operands. :meth:`Tensor.backward` sorts the
 graph topologically (iteratively, so deep chains work) and applies the chain
 rule from the output back to the inputs. Each operation's vector-Jacobian
-product is one line of :data:`_RULES`; the rules are written once and run
+product is one line of ``calcml._tensor._RULES``; the rules are written once and run
 either on plain arrays (fast, first order) or on Tensors (``create_graph``),
 which records the backward pass itself so it can be differentiated again:
 that gives exact Hessians and Hessian-vector products (Pearlmutter 1994).
@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from calcml._tensor import (  # _RULES: named in the docstring above
-    _RULES,  # noqa: F401
+from calcml._tensor import (
     Array,
     Tensor,
     _backprop,
