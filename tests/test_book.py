@@ -316,3 +316,37 @@ def test_chapter_numbers_in_link_text_match_the_toc() -> None:
                     f"{f}: 'chapter {n}' links to {target} (chapter {numbers.get(target)})"
                 )
     assert not wrong, "\n".join(wrong)
+
+
+# Code a reader sees (visible and hide-input cells) fits the text column: at a 1366 px
+# window the column holds about 85 characters of code (tests/test_browser.py measures the
+# scroll in Chromium; this check names the offending lines).
+CODE_COLUMNS = 85
+
+
+def long_code_lines(page: Path, limit: int = CODE_COLUMNS) -> list[str]:
+    """Lines of the page's code-cell inputs (``remove-input`` cells are not in the HTML)
+    that are longer than ``limit`` characters."""
+    return [
+        f"{page.name}: {len(line)} chars: {line.strip()[:70]}"
+        for pre in soup(page).select("div.cell div.cell_input pre")
+        for line in pre.get_text().splitlines()
+        if len(line) > limit
+    ]
+
+
+def test_code_cells_fit_the_text_column(built_site: Path) -> None:
+    bad = [line for page in html_pages(built_site) for line in long_code_lines(page)]
+    assert not bad, f"code lines over {CODE_COLUMNS} characters:\n" + "\n".join(bad)
+
+
+def test_code_width_check_catches_a_long_line(tmp_path: Path) -> None:
+    page = tmp_path / "wide.html"
+    page.write_text(
+        '<div class="cell"><div class="cell_input"><pre>short = 1\n'
+        + "x = " + "1 + " * 30 + "1\n</pre></div></div>",
+        encoding="utf-8",
+    )
+    (line,) = long_code_lines(page)
+    assert line.startswith("wide.html: 125 chars: x = 1 + 1")
+    assert long_code_lines(page, limit=200) == []

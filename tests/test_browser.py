@@ -58,6 +58,15 @@ INSPECT_MATH = """() => {
   };
 }"""
 
+# Code cells that scroll sideways at a 1366 px wide window (collapsed hide-input cells are
+# opened first: a reader who opens one should not have to scroll either).
+INSPECT_CODE = """() => {
+  document.querySelectorAll('.cell details').forEach(d => { d.open = true; });
+  return [...document.querySelectorAll('div.cell_input pre')]
+    .filter(p => p.scrollWidth > p.clientWidth + 1)
+    .map(p => p.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a)).trim());
+}"""
+
 INSPECT_IMAGES = """async () => {
   const imgs = [...document.querySelectorAll('img')];
   for (const img of imgs) {                 // lazy images: load them now
@@ -160,12 +169,15 @@ def inspect(page: Any, v: Visit) -> None:
     if v.status != 200:  # reported by the first test; nothing to inspect on an error page
         v.extra.update(
             math={"unrendered": [], "errors": [], "missing_glyphs": [], "mathjax": []},
+            code_overflow=[],
             images=[],
             axe=[],
             axe_dark=[],
             dark={"theme": None, "math": [], "figures": [], "body": 1.0},
         )
         return
+    page.set_viewport_size({"width": 1366, "height": 768})
+    v.extra["code_overflow"] = page.evaluate(INSPECT_CODE)
     v.extra["math"] = page.evaluate(INSPECT_MATH)
     v.extra["images"] = page.evaluate(INSPECT_IMAGES)
     v.extra["axe"] = serious_violations(page)
@@ -242,6 +254,12 @@ def test_dark_mode_keeps_figures_math_and_text_readable(
         f"(invisible lines in dark mode): {see_through}"
     )
     assert not v.extra["axe_dark"], f"{name}: dark-mode contrast {v.extra['axe_dark']}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_code_cells_do_not_scroll_sideways(visits: dict[str, Visit], name: str) -> None:
+    wide = visits[name].extra["code_overflow"]
+    assert not wide, f"{name}: code cells wider than the column at 1366 px: {wide}"
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -327,3 +345,25 @@ def test_checks_catch_foreign_requests_and_broken_math(browser: Any, tmp_path: P
     assert math["missing_glyphs"] == ["MJX-TEX-I-missing"]
     assert [m.rsplit("/", 1)[-1] for m in math["mathjax"]] == ["tex-chtml.js"] * 2
     assert v.extra["images"][0]["width"] == 0 and v.extra["images"][0]["alt"] == ""
+
+
+def test_code_width_check_catches_a_wide_cell(browser: Any, tmp_path: Path) -> None:
+    """A 200-character line in a code cell (here inside a collapsed hide-input toggle)
+    scrolls at 1366 px; a short one does not."""
+    cell = '<div class="cell"><div class="cell_input"><pre style="overflow:auto">{}</pre></div></div>'
+    (tmp_path / "wide.html").write_text(
+        '<!DOCTYPE html><html lang="en"><head><title>w</title></head><body>'
+        '<main style="max-width:60em">' + cell.format("short = 1")
+        + '<details class="hide"><summary>show</summary>'
+        + cell.format("short = 2\nwide = " + "1 + " * 50 + "1")
+        + "</details></main></body></html>",
+        encoding="utf-8",
+    )
+
+    def check(page: Any, v: Visit) -> None:
+        page.set_viewport_size({"width": 1366, "height": 768})
+        v.extra["code"] = page.evaluate(INSPECT_CODE)
+
+    with SiteServer(tmp_path) as s:
+        v = visit(browser, s, "wide.html", then=check)
+    assert v.extra["code"] == ["wide = " + "1 + " * 50 + "1"]
