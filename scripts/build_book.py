@@ -53,6 +53,14 @@ def toc_files(root: Path = REPO) -> list[str]:
     return files
 
 
+def chapter_files(root: Path = REPO) -> list[str]:
+    """The pages of the numbered ``Chapters`` part of ``root/_toc.yml``, in book order
+    (not the root page and not the Reference part: notation, errata, references, ...)."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    (part,) = [p for p in toc.get("parts", []) if p.get("caption") == "Chapters"]
+    return [entry["file"] for entry in part["chapters"]]
+
+
 def module_hashes(src: Path) -> dict[str, str]:
     """SHA-256 of each ``*.py`` file of the package, keyed by module name."""
     return {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(src.glob("*.py"))}

@@ -31,7 +31,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 sys.path.insert(0, str(ROOT / "scripts"))
-from build_book import toc_files  # noqa: E402
+from build_book import chapter_files, toc_files  # noqa: E402
 
 # Tools that must stay out of Binder: they make the image big and slow to start.
 NOT_IN_BINDER = ("jupyter_book", "pytest", "playwright", "hypothesis", "mypy", "ruff")
@@ -104,9 +104,7 @@ def test_chapter_pages_install_calcml_from_the_configured_repository() -> None:
     import jupytext
 
     url = config()["repository"]["url"]
-    chapters = [
-        p for p in toc_files() if p not in {"book/intro", "book/notation", "book/references"}
-    ]
+    chapters = chapter_files()
     for page in chapters:
         nb = jupytext.read(ROOT / f"{page}.md")
         code = [c for c in nb.cells if c.cell_type == "code"]
@@ -327,9 +325,8 @@ def test_chapter_pages_install_what_colab_lacks() -> None:
     that is neither in the standard library nor preinstalled in Colab."""
     import jupytext
 
-    reference = {"book/intro", "book/notation", "book/references"}
     problems = []
-    for page in [p for p in toc_files() if p not in reference]:
+    for page in chapter_files():
         code = [c.source for c in jupytext.read(ROOT / f"{page}.md").cells if c.cell_type == "code"]
         installs = code[0]
         needed = set().union(*map(imported_top_level, code)) - set(sys.stdlib_module_names)

@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 sys.path.insert(0, str(ROOT / "scripts"))
 import calcml_book  # noqa: E402
-from build_book import toc_files  # noqa: E402
+from build_book import chapter_files, toc_files  # noqa: E402
 
 pytestmark = pytest.mark.book
 
 
 def chapter_pages() -> list[str]:
-    return [f for f in toc_files() if f not in {"book/intro", "book/notation", "book/references"}]
+    return chapter_files()
 
 
 @cache
@@ -344,7 +344,9 @@ def test_code_width_check_catches_a_long_line(tmp_path: Path) -> None:
     page = tmp_path / "wide.html"
     page.write_text(
         '<div class="cell"><div class="cell_input"><pre>short = 1\n'
-        + "x = " + "1 + " * 30 + "1\n</pre></div></div>",
+        + "x = "
+        + "1 + " * 30
+        + "1\n</pre></div></div>",
         encoding="utf-8",
     )
     (line,) = long_code_lines(page)

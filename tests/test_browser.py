@@ -350,10 +350,13 @@ def test_checks_catch_foreign_requests_and_broken_math(browser: Any, tmp_path: P
 def test_code_width_check_catches_a_wide_cell(browser: Any, tmp_path: Path) -> None:
     """A 200-character line in a code cell (here inside a collapsed hide-input toggle)
     scrolls at 1366 px; a short one does not."""
-    cell = '<div class="cell"><div class="cell_input"><pre style="overflow:auto">{}</pre></div></div>'
+    cell = (
+        '<div class="cell"><div class="cell_input"><pre style="overflow:auto">{}</pre></div></div>'
+    )
     (tmp_path / "wide.html").write_text(
         '<!DOCTYPE html><html lang="en"><head><title>w</title></head><body>'
-        '<main style="max-width:60em">' + cell.format("short = 1")
+        '<main style="max-width:60em">'
+        + cell.format("short = 1")
         + '<details class="hide"><summary>show</summary>'
         + cell.format("short = 2\nwide = " + "1 + " * 50 + "1")
         + "</details></main></body></html>",
