@@ -43,7 +43,9 @@ def main(pages: list[str]) -> int:
                 "caption": "Reference",
                 "numbered": False,
                 "chapters": [
-                    {"file": f} for f in ("book/notation", "book/references") if f not in stems
+                    {"file": f}
+                    for f in ("book/notation", "book/errata", "book/references")
+                    if f not in stems
                 ],
             },
         ],
