@@ -7,6 +7,7 @@ itself is checked against SymPy and SciPy in test_autodiff.py).
 
 from __future__ import annotations
 
+import itertools
 import operator
 import warnings
 
@@ -109,6 +110,10 @@ def test_a_tensor_owns_its_data():
         t = Tensor(arr)
         arr[0] = 100
         close(t.value, [1.0, 2.0])
+    zero_d = np.array(3.0)
+    t = Tensor(zero_d)
+    zero_d[...] = 0.0
+    assert isinstance(t.value, np.ndarray) and t.value == 3.0
     # Array constants in a recorded graph are copies too.
     A, c = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([5.0, 6.0])
     x = Tensor([1.0, -1.0])
@@ -216,7 +221,7 @@ def test_hvp_composes_on_a_cubic_with_known_third_derivative():
     rng = np.random.default_rng(3)
     n = 3
     T = rng.normal(size=(n, n, n))
-    T = sum(T.transpose(p) for p in [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)])
+    T = sum(T.transpose(p) for p in itertools.permutations(range(3)))  # symmetric
     M = T.reshape(n * n, n)
 
     def f(t):  # f = T[x, x, x] / 6: the third derivative tensor is T everywhere

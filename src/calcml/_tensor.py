@@ -70,6 +70,7 @@ class Tensor:
 
     __slots__ = ("__weakref__", "_args", "_ctx", "_op", "grad", "name", "value")
     _args: tuple[Any, ...]  # operands: Tensors and float64 constants
+    _ctx: Any  # what a rule needs besides the operands (an index, a kept shape), or None
     __array_ufunc__ = None  # NumPy defers to our reflected operators: A @ x is a Tensor
 
     def __init__(self, value: ArrayLike, *, name: str = "") -> None:
@@ -162,7 +163,8 @@ class Tensor:
         array([2. , 3.5])
         """
         s = self.sum(axis, keepdims)
-        terms = math.prod(n for n, k in zip(self.shape, s._ctx, strict=True) if k == 1)
+        kept = s._ctx  # the shape with the reduced axes of length 1
+        terms = math.prod(n for n, k in zip(self.shape, kept, strict=True) if k == 1)
         if terms == 0:
             raise ValueError(
                 f"`mean` of a Tensor of shape {self.shape} over axis={axis!r} has no terms"
@@ -196,12 +198,11 @@ class Tensor:
         seed = as_finite_array(seed, "seed")
         if seed.shape != self.shape:
             raise ValueError(f"`seed` has shape {seed.shape}, the output has {self.shape}")
-        handed_out: set[int] = set()  # the memory of the gradients given so far
+        handed_out: set[int] = set()  # the arrays given to a .grad so far, by id
         for node, g in backpropagate(self, seed, create_graph=create_graph):
             if node.grad is None:
                 node.grad = _own_copy(g, handed_out)
-                v = _val(node.grad)
-                handed_out.update((id(node.grad), id(v), id(v if v.base is None else v.base)))
+                handed_out.add(id(_val(node.grad)))
             else:
                 node.grad = node.grad + g  # a new array: the old one may be held elsewhere
 
@@ -216,21 +217,15 @@ def check_scalar_output(value: Any, where: str) -> None:
 
 
 def _own_copy(g: Any, handed_out: set[int]) -> Any:
-    """``g``, or a copy if its memory may be another node's ``.grad`` (or is read-only).
+    """``g``, or a copy if it was given to another ``.grad`` already or is a view.
 
-    An adjoint can be one already given to another node (the rules of ``+`` pass
-    it on) or a view of one (``.T``, ``reshape``, ``sum``'s broadcast). NumPy's
-    ``base`` of a view is the array that owns the memory, so comparing it with
-    the memory handed out so far finds both.
+    The rules of ``+`` and of the identity pass an adjoint on as it is, and those of
+    ``.T``, ``reshape`` and ``sum`` pass on views of it (read-only for ``sum``).
     """
     v = _val(g)
-    base = v if v.base is None else v.base
-    if id(g) in handed_out or id(v) in handed_out or id(base) in handed_out:
-        copy = _copy(v)
-    elif not v.flags.writeable:  # a broadcast view
-        copy = _copy(v)
-    else:
+    if id(v) not in handed_out and v.base is None:
         return g
+    copy = _copy(v)
     return Tensor._make(copy, "identity", (g,)) if isinstance(g, Tensor) else copy
 
 
@@ -240,7 +235,7 @@ def _copy(a: Array) -> Array:
     ``np.positive`` rather than ``a.copy()``: for the 100 kB arrays of a small network,
     NumPy's elementwise loop ran several times faster than its ``memcpy`` path here.
     """
-    return np.positive(a)
+    return np.asarray(np.positive(a))  # asarray: a 0-d result stays an array
 
 
 def _val(x: Any) -> Any:
@@ -536,6 +531,9 @@ def topological_order(root: Tensor, stop: Tensor | None = None) -> list[Tensor]:
     return order
 
 
+_NO_CTX: dict[str, Any] = {}  # the keyword arguments of a rule that needs no context
+
+
 def backpropagate(
     root: Tensor, seed: Any, stop: Tensor | None = None, create_graph: bool = False
 ) -> Iterator[tuple[Tensor, Any]]:
@@ -555,25 +553,20 @@ def backpropagate(
         yield node, g
         if node is stop or not node._args:  # an input: nothing further back
             continue
-        if create_graph:
-            out, operands = node, node._args
-        else:
-            out, operands = node.value, tuple(map(_val, node._args))
+        out: Any = node if create_graph else node.value
+        operands = node._args if create_graph else tuple(map(_val, node._args))
         ctx = _NO_CTX if node._ctx is None else {"ctx": node._ctx}
         for arg, rule in zip(node._args, VJP_RULES[node._op], strict=False):
             if isinstance(arg, Tensor):  # constants need no adjoint
-                share = unbroadcast(rule(g, out, *operands, **ctx), arg.shape)
+                share = rule(g, out, *operands, **ctx)
+                if share.shape != arg.shape:
+                    share = unbroadcast(share, arg.shape)
                 k = id(arg)
                 adjoints[k] = share if k not in adjoints else adjoints[k] + share
 
 
-_NO_CTX: dict[str, Any] = {}
-
-
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` over the axes that broadcasting added or stretched, to get ``shape``."""
-    if g.shape == shape:
-        return g
     extra = g.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(
         i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
