@@ -68,7 +68,7 @@ class Tensor:
     Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#a-computational-graph
     """
 
-    __slots__ = ("__weakref__", "_args", "_ctx", "_op", "grad", "name", "value")
+    __slots__ = ("__weakref__", "_args", "_ctx", "_grad", "_grad_shared", "_op", "name", "value")
     _args: tuple[Any, ...]  # operands: Tensors and float64 constants
     _ctx: Any  # what a rule needs besides the operands (an index, a kept shape), or None
     __array_ufunc__ = None  # NumPy defers to our reflected operators: A @ x is a Tensor
@@ -80,19 +80,32 @@ class Tensor:
             self.value: Array = _copy(value)
         else:
             self.value = as_finite_array(value, "value")  # a new float64 array
-        self.grad: Any = None
+        self._grad: Any = None
+        self._grad_shared = False
         self.name, self._op, self._args, self._ctx = name, "leaf", (), None
 
     @classmethod
     def _make(cls, value: Any, op: str, args: tuple[Any, ...], ctx: Any = None) -> Tensor:
         t = object.__new__(cls)
-        t.value, t.grad, t.name = np.asarray(value, dtype=np.float64), None, ""
+        t.value, t._grad, t._grad_shared = np.asarray(value, dtype=np.float64), None, False
+        t.name = ""
         t._op, t._args, t._ctx = op, args, ctx
         return t
 
     shape = property(lambda self: self.value.shape, doc="The shape of the value.")
     ndim = property(lambda self: self.value.ndim, doc="The number of dimensions.")
     T = property(lambda self: Tensor._make(self.value.T, "T", (self,)), doc="The transpose.")
+
+    @property
+    def grad(self) -> Any:
+        """The adjoint from :meth:`backward` (None before): an array (or Tensor) of its own."""
+        if self._grad_shared:  # the sweep gave this memory to another node too: copy it now
+            self._grad, self._grad_shared = _own_copy(self._grad), False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        self._grad, self._grad_shared = value, False
 
     def __repr__(self) -> str:
         return f"Tensor({np.array2string(self.value, precision=6)}, op={self._op!r})"
@@ -181,7 +194,10 @@ class Tensor:
 
         ``seed`` defaults to 1 for a single-element output. With
         ``create_graph=True`` the gradients are Tensors whose graph can be
-        differentiated again. Every ``.grad`` is an array of its own.
+        differentiated again. Every ``.grad`` is an array of its own: where the
+        sweep hands the same memory to several nodes (the rules of ``+``, the
+        identity, ``.T``, ``reshape`` and ``sum`` pass ``g`` on, or a view of it),
+        each of them copies it when its ``.grad`` is first read.
 
         Examples
         --------
@@ -198,13 +214,16 @@ class Tensor:
         seed = as_finite_array(seed, "seed")
         if seed.shape != self.shape:
             raise ValueError(f"`seed` has shape {seed.shape}, the output has {self.shape}")
-        handed_out: set[int] = set()  # the arrays given to a .grad so far, by id
+        holders: dict[int, Tensor] = {}  # memory (the owning array's id) -> a node holding it
         for node, g in backpropagate(self, seed, create_graph=create_graph):
-            if node.grad is None:
-                node.grad = _own_copy(g, handed_out)
-                handed_out.add(id(_val(node.grad)))
-            else:
-                node.grad = node.grad + g  # a new array: the old one may be held elsewhere
+            if node._grad is not None:  # accumulate into a new array
+                node._grad, node._grad_shared = node._grad + g, False
+                continue
+            node._grad = g
+            v = _val(g)
+            other = holders.setdefault(id(v if v.base is None else v.base), node)
+            if other is not node or not v.flags.writeable:  # shared (or a broadcast view)
+                node._grad_shared = other._grad_shared = True
 
 
 def check_scalar_output(value: Any, where: str) -> None:
@@ -216,16 +235,9 @@ def check_scalar_output(value: Any, where: str) -> None:
         )
 
 
-def _own_copy(g: Any, handed_out: set[int]) -> Any:
-    """``g``, or a copy if it was given to another ``.grad`` already or is a view.
-
-    The rules of ``+`` and of the identity pass an adjoint on as it is, and those of
-    ``.T``, ``reshape`` and ``sum`` pass on views of it (read-only for ``sum``).
-    """
-    v = _val(g)
-    if id(v) not in handed_out and v.base is None:
-        return g
-    copy = _copy(v)
+def _own_copy(g: Any) -> Any:
+    """A copy of the gradient ``g``: an array, or a Tensor recording the copy."""
+    copy = _copy(_val(g))
     return Tensor._make(copy, "identity", (g,)) if isinstance(g, Tensor) else copy
 
 
