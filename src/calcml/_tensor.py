@@ -220,10 +220,11 @@ class Tensor:
                 node._grad, node._grad_shared = node._grad + g, False
                 continue
             node._grad = g
-            v = _val(g)
-            other = holders.setdefault(id(v if v.base is None else v.base), node)
-            if other is not node or not v.flags.writeable:  # shared (or a broadcast view)
-                node._grad_shared = other._grad_shared = True
+            v = g.value if isinstance(g, Tensor) else g
+            base = v.base  # the array that owns the memory of a view, else None
+            other = holders.setdefault(id(v) if base is None else id(base), node)
+            if other is not node or (base is not None and not v.flags.writeable):
+                node._grad_shared = other._grad_shared = True  # shared, or a broadcast view
 
 
 def check_scalar_output(value: Any, where: str) -> None:
@@ -412,7 +413,7 @@ def matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
 def pow_vjp(g: Any, out: Any, a: Any, p: Any) -> Any:
     """d(a^p)/da = p a^(p-1), and 0 where p = 0 (a^0 = 1 is constant, even at a = 0)."""
     with np.errstate(divide="ignore"):  # +inf at a = 0 for 0 < p < 1
-        return g * p * a ** np.where(p == 0, 1.0, p - 1.0)
+        return g * p * a ** (p - 1.0 + (p == 0))  # exponent 0 where p = 0: no 0 * inf
 
 
 def neg_vjp(g: Any, out: Any, a: Any) -> Any:
