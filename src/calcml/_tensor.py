@@ -223,8 +223,8 @@ class Tensor:
             v = g.value if isinstance(g, Tensor) else g
             base = v.base  # the array that owns the memory of a view, else None
             other = holders.setdefault(id(v) if base is None else id(base), node)
-            if other is not node or (base is not None and not v.flags.writeable):
-                node._grad_shared = other._grad_shared = True  # shared, or a broadcast view
+            if other is not node or not v.flags.writeable:  # or a broadcast view, or a scalar
+                node._grad_shared = other._grad_shared = True  # copied when first read
 
 
 def check_scalar_output(value: Any, where: str) -> None:
