@@ -60,6 +60,7 @@ def test_issue_example_gradients_do_not_alias():
     y.backward()
     a.grad *= 5
     assert a.grad == 5.0 and b.grad == 1.0 and y.grad == 1.0
+    assert all(isinstance(t.grad, np.ndarray) for t in (a, b, y))
 
 
 GRAPHS = {

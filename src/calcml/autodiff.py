@@ -308,8 +308,9 @@ def jvp(f: Callable[..., Any], x: Any, v: Any) -> tuple[Any, Any]:
     ``(J v)[i] = sum_j J[i, j] v[j]``: the directional derivative of ``f`` at
     ``x`` along ``v``. Computed exactly, by the double-VJP trick: ``u -> u^T J``
     is linear in ``u``, and its own VJP with cotangent ``v`` is ``J v``. This
-    costs one forward pass and two reverse sweeps (about three times ``f``),
-    whatever the sizes of ``x`` and ``f(x)``.
+    costs one forward pass, one recorded reverse sweep and one reverse sweep of
+    that record: a small multiple of the cost of ``f``, whatever the sizes of
+    ``x`` and ``f(x)``.
 
     Parameters
     ----------
