@@ -405,13 +405,13 @@ def test_bad_input_messages():
         x @ np.ones((3, 2))
     with pytest.raises(ValueError, match="not aligned"):
         Tensor(np.ones((2, 2, 2))) @ np.ones(2)
-    with pytest.raises(ValueError, match="non-scalar output of shape \\(2,\\)"):
+    with pytest.raises(ValueError, match=r"shape \(2,\): use `jacobian`"):
         (x * 2).backward()
     with pytest.raises(ValueError, match="`seed` has shape"):
         (x * 2).backward(np.ones(3))
-    with pytest.raises(ValueError, match="`log` needs positive input"):
-        log(Tensor([1.0, 0.0]))
-    with pytest.raises(ValueError, match="`log` needs positive input"):
+    with pytest.raises(ValueError, match="`log` needs non-negative input"):
+        log(Tensor([1.0, -1e-300]))
+    with pytest.raises(ValueError, match="`log` needs non-negative input"):
         grad(lambda t: log(t).sum())([1.0, -1.0])
     with pytest.raises(ValueError, match="`sqrt` needs non-negative"):
         sqrt(Tensor(-1.0))
@@ -421,7 +421,7 @@ def test_bad_input_messages():
         x ** "a"
     with pytest.raises(TypeError, match="str"):
         "a" ** x
-    with pytest.raises(TypeError, match="use `jacobian`"):
+    with pytest.raises(ValueError, match=r"shape \(2,\): use `jacobian`"):
         grad(lambda t: t * 2)([1.0, 2.0])
     with pytest.raises(TypeError, match="`f` must be callable"):
         grad(3)

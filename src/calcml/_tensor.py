@@ -1,19 +1,40 @@
 """The reverse-mode engine behind :mod:`calcml.autodiff`: the Tensor and its reverse sweep.
 
 Holds :class:`Tensor` with its operators, the elementwise functions (``exp``,
-``log``, ``sqrt``, ``sin``, ``cos``, ``tanh``, ``sigmoid``, ``relu``), the
-vector-Jacobian products of :data:`_RULES` and the reverse sweep (``_topo``,
-``_backprop``). The public names are re-exported by :mod:`calcml.autodiff`, which
-adds the function transforms (``grad``, ``jacobian``, ``hvp``, ...) on top.
+``log``, ``sqrt``, ``sin``, ``cos``, ``tanh``, ``sigmoid``, ``relu``), one small
+named function per derivative rule (collected in :data:`VJP_RULES`) and the
+reverse sweep, :func:`topological_order` and :func:`backpropagate`. The public
+names are re-exported by :mod:`calcml.autodiff`, which adds the function
+transforms (``grad``, ``jacobian``, ``hvp``, ``jvp``, ``vjp``, ...) on top.
+
+Conventions
+-----------
+Ownership
+    A Tensor owns its data: ``Tensor(arr)`` and every array constant in an
+    operation (``A @ x``) are copied, so changing ``arr`` or ``A`` afterwards
+    changes neither the Tensor nor a recorded graph. No two Tensors' ``.grad``
+    share memory: an in-place update of one gradient (``p.grad *= 0.5``,
+    ``p -= lr * p.grad``) never changes another.
+Dtype
+    Values and gradients are float64, whatever the real dtype of the input
+    (bool, integer, float32).
+Domain policy
+    An operation raises ``ValueError`` where its value is not a real number:
+    ``log`` and ``sqrt`` of a negative number, a negative base to a non-integer
+    power. At the boundary point 0 the value and the derivative are their
+    one-sided limits, as in NumPy, JAX and PyTorch, without a warning:
+    ``sqrt(0) = 0`` with derivative ``+inf``; ``log(0) = -inf`` with derivative
+    ``+inf``; ``x ** p`` at 0 has derivative ``+inf`` for ``0 < p < 1``.
+    ``x ** 0`` is the constant 1, with derivative 0 everywhere, 0 included.
 
 Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -31,8 +52,8 @@ class Tensor:
     Parameters
     ----------
     value : array_like
-        Finite real numbers; stored as a float64 array (0-d for a scalar). A float64
-        NumPy array is used as it is, without a copy: do not modify it in place.
+        Finite real numbers; stored as a float64 array (0-d for a scalar). The
+        Tensor keeps its own copy: changing ``value`` afterwards does not change it.
     name : str, optional
         A label used by :func:`export_graph`.
 
@@ -47,30 +68,44 @@ class Tensor:
     Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#a-computational-graph
     """
 
-    __slots__ = ("__weakref__", "_args", "_ctx", "_op", "grad", "name", "value")
+    __slots__ = ("__weakref__", "_args", "_ctx", "_grad", "_grad_shared", "_op", "name", "value")
     _args: tuple[Any, ...]  # operands: Tensors and float64 constants
+    _ctx: Any  # what a rule needs besides the operands (an index, a kept shape), or None
     __array_ufunc__ = None  # NumPy defers to our reflected operators: A @ x is a Tensor
 
     def __init__(self, value: ArrayLike, *, name: str = "") -> None:
-        if isinstance(value, np.ndarray) and value.dtype == np.float64:  # fast path, no copy
+        if isinstance(value, np.ndarray) and value.dtype == np.float64:
             if not np.isfinite(value).all():
                 raise ValueError(f"`value` must be finite, got {value!r}")
-            self.value: Array = value
+            self.value: Array = _copy(value)
         else:
-            self.value = as_finite_array(value, "value")
-        self.grad: Any = None
+            self.value = as_finite_array(value, "value")  # a new float64 array
+        self._grad: Any = None
+        self._grad_shared = False
         self.name, self._op, self._args, self._ctx = name, "leaf", (), None
 
     @classmethod
     def _make(cls, value: Any, op: str, args: tuple[Any, ...], ctx: Any = None) -> Tensor:
         t = object.__new__(cls)
-        t.value, t.grad, t.name = np.asarray(value, dtype=np.float64), None, ""
+        t.value, t._grad, t._grad_shared = np.asarray(value, dtype=np.float64), None, False
+        t.name = ""
         t._op, t._args, t._ctx = op, args, ctx
         return t
 
     shape = property(lambda self: self.value.shape, doc="The shape of the value.")
     ndim = property(lambda self: self.value.ndim, doc="The number of dimensions.")
     T = property(lambda self: Tensor._make(self.value.T, "T", (self,)), doc="The transpose.")
+
+    @property
+    def grad(self) -> Any:
+        """The adjoint from :meth:`backward` (None before): an array (or Tensor) of its own."""
+        if self._grad_shared:  # the sweep gave this memory to another node too: copy it now
+            self._grad, self._grad_shared = _own_copy(self._grad), False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        self._grad, self._grad_shared = value, False
 
     def __repr__(self) -> str:
         return f"Tensor({np.array2string(self.value, precision=6)}, op={self._op!r})"
@@ -103,7 +138,8 @@ class Tensor:
         q = _operand(p, "**")
         if np.any((self.value < 0) & (q != np.round(q))):
             raise ValueError("`**`: a negative base needs an integer exponent")
-        return Tensor._make(self.value**q, "pow", (self, q))
+        with np.errstate(divide="ignore"):  # 0 ** negative = inf, the one-sided limit
+            return Tensor._make(self.value**q, "pow", (self, q))
 
     def __rpow__(self, base: Any) -> Any:
         return exp(self * log(_operand(base, "**")))
@@ -125,13 +161,28 @@ class Tensor:
 
         Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#backpropagation-in-matrix-form
         """
-        kept = np.sum(self.value, axis=axis, keepdims=True).shape
-        return Tensor._make(self.value.sum(axis=axis, keepdims=keepdims), "sum", (self,), kept)
+        kept = self.value.sum(axis=axis, keepdims=True)  # reduced axes kept with length 1
+        value = kept if keepdims else kept.reshape(()) if axis is None else kept.squeeze(axis)
+        return Tensor._make(value, "sum", (self,), kept.shape)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """The mean over ``axis``: the sum divided by the number of terms."""
+        """The mean over ``axis``: the sum divided by the number of terms.
+
+        A ``ValueError`` if there are no terms (an empty Tensor, or an axis of length 0).
+
+        Examples
+        --------
+        >>> Tensor([[1.0, 2.0], [3.0, 5.0]]).mean(axis=0).value
+        array([2. , 3.5])
+        """
         s = self.sum(axis, keepdims)
-        return s * (s.value.size / self.value.size)
+        kept = s._ctx  # the shape with the reduced axes of length 1
+        terms = math.prod(n for n, k in zip(self.shape, kept, strict=True) if k == 1)
+        if terms == 0:
+            raise ValueError(
+                f"`mean` of a Tensor of shape {self.shape} over axis={axis!r} has no terms"
+            )
+        return s * (1.0 / terms)
 
     def reshape(self, *shape: Any) -> Tensor:
         """The same values with a new shape, as :meth:`numpy.ndarray.reshape`."""
@@ -143,7 +194,10 @@ class Tensor:
 
         ``seed`` defaults to 1 for a single-element output. With
         ``create_graph=True`` the gradients are Tensors whose graph can be
-        differentiated again.
+        differentiated again. Every ``.grad`` is an array of its own: where the
+        sweep hands the same memory to several nodes (the rules of ``+``, the
+        identity, ``.T``, ``reshape`` and ``sum`` pass ``g`` on, or a view of it),
+        each of them copies it when its ``.grad`` is first read.
 
         Examples
         --------
@@ -155,19 +209,46 @@ class Tensor:
         Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#a-computational-graph
         """
         if seed is None:
-            if self.value.size != 1:
-                raise ValueError(
-                    f"backward() on a non-scalar output of shape {self.shape} needs a `seed` "
-                    "gradient of the same shape (or use `jacobian`)"
-                )
+            check_scalar_output(self.value, "backward()")
             seed = np.ones_like(self.value)
         seed = as_finite_array(seed, "seed")
         if seed.shape != self.shape:
             raise ValueError(f"`seed` has shape {seed.shape}, the output has {self.shape}")
-        for node, g in _backprop(self, seed, None, create_graph):
-            if not isinstance(g, Tensor) and not g.flags.writeable:
-                g = np.array(g)  # a broadcast view: give .grad its own memory
-            node.grad = g if node.grad is None else node.grad + g
+        holders: dict[int, Tensor] = {}  # memory (the owning array's id) -> a node holding it
+        for node, g in backpropagate(self, seed, create_graph=create_graph):
+            if node._grad is not None:  # accumulate into a new array
+                node._grad, node._grad_shared = node._grad + g, False
+                continue
+            node._grad = g
+            v = g.value if isinstance(g, Tensor) else g
+            base = v.base  # the array that owns the memory of a view, else None
+            other = holders.setdefault(id(v) if base is None else id(base), node)
+            if other is not node or not v.flags.writeable:  # or a broadcast view, or a scalar
+                node._grad_shared = other._grad_shared = True  # copied when first read
+
+
+def check_scalar_output(value: Any, where: str) -> None:
+    """Raise ``ValueError`` unless ``value`` has one element: a gradient needs a scalar."""
+    if np.size(value) != 1:
+        raise ValueError(
+            f"{where} needs a scalar output, but the output has shape {np.shape(value)}: "
+            "use `jacobian` (or `vjp`, or `backward(seed)`) for a non-scalar output"
+        )
+
+
+def _own_copy(g: Any) -> Any:
+    """A copy of the gradient ``g``: an array, or a Tensor recording the copy."""
+    copy = _copy(_val(g))
+    return Tensor._make(copy, "identity", (g,)) if isinstance(g, Tensor) else copy
+
+
+def _copy(a: Array) -> Array:
+    """A new array equal to ``a``.
+
+    ``np.positive`` rather than ``a.copy()``: for the 100 kB arrays of a small network,
+    NumPy's elementwise loop ran several times faster than its ``memcpy`` path here.
+    """
+    return np.asarray(np.positive(a))  # asarray: a 0-d result stays an array
 
 
 def _val(x: Any) -> Any:
@@ -175,14 +256,19 @@ def _val(x: Any) -> Any:
 
 
 def _operand(x: Any, what: str = "") -> Any:
-    """A Tensor stays; a real number or real array becomes a float64 constant; else None.
+    """A Tensor stays; a real number or real array becomes a float64 copy; else None.
 
     With ``what`` (an operator's name) an unsupported type raises a ``TypeError`` instead.
     """
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, numbers.Real | np.ndarray | np.generic) and np.asarray(x).dtype.kind in "biuf":
-        return np.asarray(x, dtype=np.float64)
+    if isinstance(x, np.ndarray | np.generic):
+        real = x.dtype.kind in "biuf"
+    else:
+        real = isinstance(x, numbers.Real)
+    if real:
+        arr = np.asarray(x, dtype=np.float64)
+        return _copy(arr) if arr is x else arr  # the graph keeps its own copy
     if what:
         raise TypeError(
             f"unsupported operand type for `{what}` with a Tensor: {type(x).__name__} "
@@ -201,13 +287,16 @@ def _unary(name: str, fn: Callable[[Array], Array], x: Any) -> Any:
     t = _operand(np.asarray(x) if isinstance(x, list | tuple) else x)
     if t is None:
         raise TypeError(f"`{name}` needs a Tensor, number or real array, got {type(x).__name__}")
-    if name == "log" and np.any(_val(t) <= 0):
-        raise ValueError("`log` needs positive input: its derivative 1/x is undefined at x <= 0")
-    if name == "sqrt" and np.any(_val(t) < 0):
-        raise ValueError("`sqrt` needs non-negative input")
+    if name in ("log", "sqrt") and np.any(_val(t) < 0):
+        raise ValueError(f"`{name}` needs non-negative input: it is not real for x < 0")
+    if name == "log":
+        with np.errstate(divide="ignore"):  # log(0) = -inf, the one-sided limit
+            value = fn(_val(t))
+    else:
+        value = fn(_val(t))
     if not isinstance(t, Tensor):
-        return np.asarray(fn(t))
-    return Tensor._make(fn(t.value), name, (t,))
+        return np.asarray(value)
+    return Tensor._make(value, name, (t,))
 
 
 def _elementwise(name: str, fn: Callable[[Array], Array], what: str, ex: str) -> Any:
@@ -231,7 +320,9 @@ def _elementwise(name: str, fn: Callable[[Array], Array], what: str, ex: str) ->
 
 
 exp = _elementwise("exp", np.exp, "The exponential", "exp(2 * t);0.5;array(5.43656366)")
-log = _elementwise("log", np.log, "The logarithm (ValueError for x <= 0)", "log(t);4.0;array(0.25)")
+log = _elementwise(
+    "log", np.log, "The logarithm (ValueError for x < 0; -inf at 0)", "log(t);4.0;array(0.25)"
+)
 sqrt = _elementwise(
     "sqrt", np.sqrt, "The square root (ValueError for x < 0)", "sqrt(t);4.0;array(0.25)"
 )
@@ -247,7 +338,10 @@ relu = _elementwise(
 
 
 def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
-    return Tensor._make(np.broadcast_to(x.value, shape), "broadcast", (x,))
+    """``x`` repeated to ``shape``: a recorded Tensor for a Tensor, a NumPy view for an array."""
+    if isinstance(x, Tensor):
+        return Tensor._make(np.broadcast_to(x.value, shape), "broadcast", (x,))
+    return np.broadcast_to(x, shape)
 
 
 def _basic(index: Any) -> bool:
@@ -266,69 +360,181 @@ def _scatter(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
     return Tensor._make(out, "scatter", (g,), index) if isinstance(g, Tensor) else out
 
 
-# F: how the rules compute: on arrays (first order) or on Tensors (differentiable backward).
-_NP = SimpleNamespace(sin=np.sin, cos=np.cos, broadcast_to=np.broadcast_to, scatter=_scatter)
-_TS = SimpleNamespace(
-    sin=sin,
-    cos=cos,
-    scatter=_scatter,
-    broadcast_to=lambda g, s: (
-        _broadcast_to(g, s) if isinstance(g, Tensor) else np.broadcast_to(g, s)
-    ),
-)
-
-
 def _outer(u: Any, w: Any) -> Any:
     return u.reshape(-1, 1) * w.reshape(1, -1)
 
 
-# One vector-Jacobian product per operand: rule(g, out, F, ctx, *operands) -> cotangent.
-_RULES: dict[str, tuple[Callable[..., Any], ...]] = {
-    "add": (lambda g, o, F, c, a, b: g, lambda g, o, F, c, a, b: g),
-    "sub": (lambda g, o, F, c, a, b: g, lambda g, o, F, c, a, b: -g),
-    "mul": (lambda g, o, F, c, a, b: g * b, lambda g, o, F, c, a, b: g * a),
-    "div": (lambda g, o, F, c, a, b: g / b, lambda g, o, F, c, a, b: -g * o / b),
-    "matmul": (
-        lambda g, o, F, c, a, b: g @ b.T if b.ndim == 2 else _outer(g, b) if a.ndim == 2 else g * b,
-        lambda g, o, F, c, a, b: a.T @ g if a.ndim == 2 else _outer(a, g) if b.ndim == 2 else g * a,
-    ),
-    "pow": (lambda g, o, F, c, a, p: g * p * a ** (p - 1.0),),
-    "neg": (lambda g, o, F, c, a: -g,),
-    "exp": (lambda g, o, F, c, a: g * o,),
-    "log": (lambda g, o, F, c, a: g / a,),
-    "sqrt": (lambda g, o, F, c, a: 0.5 * g / o,),
-    "sin": (lambda g, o, F, c, a: g * F.cos(a),),
-    "cos": (lambda g, o, F, c, a: -g * F.sin(a),),
-    "tanh": (lambda g, o, F, c, a: g * (1.0 - o * o),),
-    "sigmoid": (lambda g, o, F, c, a: g * o * (1.0 - o),),
-    "relu": (lambda g, o, F, c, a: g * (_val(a) > 0),),
-    "T": (lambda g, o, F, c, a: g.T,),
-    "reshape": (lambda g, o, F, c, a: g.reshape(a.shape),),
-    "sum": (lambda g, o, F, c, a: F.broadcast_to(g.reshape(c), a.shape),),
-    "broadcast": (lambda g, o, F, c, a: g,),  # the engine sums the broadcast axes
-    "index": (lambda g, o, F, c, a: F.scatter(g, c, a.shape),),
-    "scatter": (lambda g, o, F, c, a: g[c],),
-    "identity": (lambda g, o, F, c, a: g,),
+# ---------------------------------------------------------------- derivative rules
+# One vector-Jacobian product per operand: given the adjoint g of a node's output
+# `out`, return g times the local derivative d(out)/d(operand). The same code runs on
+# arrays (a first-order sweep) and on Tensors (create_graph: the sweep is recorded).
+
+
+def add_vjp(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """d(a + b)/da = d(a + b)/db = 1."""
+    return g
+
+
+def sub_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """d(a - b)/db = -1 (and d(a - b)/da = 1, :func:`add_vjp`)."""
+    return -g
+
+
+def mul_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """d(a b)/da = b."""
+    return g * b
+
+
+def mul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """d(a b)/db = a."""
+    return g * a
+
+
+def div_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """d(a / b)/da = 1 / b."""
+    return g / b
+
+
+def div_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """d(a / b)/db = -a / b^2 = -out / b."""
+    return -g * out / b
+
+
+def matmul_vjp_a(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """d(a @ b)/da contracted with g: g @ b^T (an outer product or a scaling for 1-D operands)."""
+    return g @ b.T if b.ndim == 2 else _outer(g, b) if a.ndim == 2 else g * b
+
+
+def matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
+    """d(a @ b)/db contracted with g: a^T @ g (an outer product or a scaling for 1-D operands)."""
+    return a.T @ g if a.ndim == 2 else _outer(a, g) if b.ndim == 2 else g * a
+
+
+def pow_vjp(g: Any, out: Any, a: Any, p: Any) -> Any:
+    """d(a^p)/da = p a^(p-1), and 0 where p = 0 (a^0 = 1 is constant, even at a = 0)."""
+    with np.errstate(divide="ignore"):  # +inf at a = 0 for 0 < p < 1
+        return g * p * a ** (p - 1.0 + (p == 0))  # exponent 0 where p = 0: no 0 * inf
+
+
+def neg_vjp(g: Any, out: Any, a: Any) -> Any:
+    """d(-a)/da = -1."""
+    return -g
+
+
+def exp_vjp(g: Any, out: Any, a: Any) -> Any:
+    """d exp(a)/da = exp(a) = out."""
+    return g * out
+
+
+def log_vjp(g: Any, out: Any, a: Any) -> Any:
+    """d log(a)/da = 1 / a."""
+    with np.errstate(divide="ignore"):  # +inf at a = 0
+        return g / a
+
+
+def sqrt_vjp(g: Any, out: Any, a: Any) -> Any:
+    """d sqrt(a)/da = 1 / (2 sqrt(a)) = 0.5 / out."""
+    with np.errstate(divide="ignore"):  # +inf at a = 0
+        return 0.5 * g / out
+
+
+def sin_vjp(g: Any, out: Any, a: Any) -> Any:
+    """d sin(a)/da = cos(a)."""
+    return g * cos(a)
+
+
+def cos_vjp(g: Any, out: Any, a: Any) -> Any:
+    """d cos(a)/da = -sin(a)."""
+    return -g * sin(a)
+
+
+def tanh_vjp(g: Any, out: Any, a: Any) -> Any:
+    """d tanh(a)/da = 1 - tanh(a)^2 = 1 - out^2."""
+    return g * (1.0 - out * out)
+
+
+def sigmoid_vjp(g: Any, out: Any, a: Any) -> Any:
+    """d sigmoid(a)/da = sigmoid(a) (1 - sigmoid(a)) = out (1 - out)."""
+    return g * out * (1.0 - out)
+
+
+def identity_vjp(g: Any, out: Any, a: Any) -> Any:
+    """d a/da = 1 (for a broadcast too: the sweep then sums g over the repeated axes)."""
+    return g
+
+
+def relu_vjp(g: Any, out: Any, a: Any) -> Any:
+    """d max(a, 0)/da = 1 where a > 0, else 0 (0 at the kink a = 0)."""
+    return g * (_val(a) > 0)
+
+
+def transpose_vjp(g: Any, out: Any, a: Any) -> Any:
+    """The transpose is linear: its VJP transposes g back."""
+    return g.T
+
+
+def reshape_vjp(g: Any, out: Any, a: Any) -> Any:
+    """A reshape is linear: its VJP reshapes g back to a's shape."""
+    return g.reshape(a.shape)
+
+
+def sum_vjp(g: Any, out: Any, a: Any, *, ctx: tuple[int, ...]) -> Any:
+    """d(sum a)/d a_i = 1: g is repeated along the summed axes (``ctx``: kept shape)."""
+    return _broadcast_to(g.reshape(ctx), a.shape)
+
+
+def index_vjp(g: Any, out: Any, a: Any, *, ctx: Any) -> Any:
+    """d a[i]/d a is 1 at i: g is scattered into zeros at the index ``ctx``."""
+    return _scatter(g, ctx, a.shape)
+
+
+def scatter_vjp(g: Any, out: Any, a: Any, *, ctx: Any) -> Any:
+    """Scattering to the index ``ctx`` is linear: its VJP gathers g[ctx]."""
+    return g[ctx]
+
+
+VJP_RULES: dict[str, tuple[Callable[..., Any], ...]] = {
+    "add": (add_vjp, add_vjp),
+    "sub": (add_vjp, sub_vjp_b),
+    "mul": (mul_vjp_a, mul_vjp_b),
+    "div": (div_vjp_a, div_vjp_b),
+    "matmul": (matmul_vjp_a, matmul_vjp_b),
+    "pow": (pow_vjp,),  # the exponent is a constant
+    "neg": (neg_vjp,),
+    "exp": (exp_vjp,),
+    "log": (log_vjp,),
+    "sqrt": (sqrt_vjp,),
+    "sin": (sin_vjp,),
+    "cos": (cos_vjp,),
+    "tanh": (tanh_vjp,),
+    "sigmoid": (sigmoid_vjp,),
+    "relu": (relu_vjp,),
+    "T": (transpose_vjp,),
+    "reshape": (reshape_vjp,),
+    "sum": (sum_vjp,),
+    "broadcast": (identity_vjp,),
+    "index": (index_vjp,),
+    "scatter": (scatter_vjp,),
+    "identity": (identity_vjp,),
 }
+"""The derivative rules: for each operation, one VJP function per operand."""
 
 
-def _unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
-    """Sum ``g`` over the axes that broadcasting added or stretched, to get ``shape``."""
-    extra = g.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
-    )
-    return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+# ---------------------------------------------------------------- the reverse sweep
 
 
-def _topo(root: Tensor, stop: Tensor | None) -> list[Tensor]:
-    """Nodes reachable from ``root`` (not past ``stop``), each after its operands."""
+def topological_order(root: Tensor, stop: Tensor | None = None) -> list[Tensor]:
+    """Every node ``root`` depends on (not looking past ``stop``), each after its operands.
+
+    An iterative depth-first search, so a chain of any depth works; the order is
+    deterministic (operands are visited in the order of ``node._args``).
+    """
     order: list[Tensor] = []
     visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
-        node, done = stack.pop()
-        if done:
+        node, operands_done = stack.pop()
+        if operands_done:
             order.append(node)
         elif id(node) not in visited:
             visited.add(id(node))
@@ -338,27 +544,44 @@ def _topo(root: Tensor, stop: Tensor | None) -> list[Tensor]:
     return order
 
 
-def _backprop(
-    root: Tensor, seed: Any, stop: Tensor | None, graph: bool
-) -> Iterator[tuple[Tensor, Any]]:
-    """Reverse sweep: yield each node of ``root``'s graph with its final adjoint.
+_NO_CTX: dict[str, Any] = {}  # the keyword arguments of a rule that needs no context
 
-    A generator, so that a caller who keeps only one adjoint (``grad``) lets the others
-    go as soon as they have been used: the sweep then holds only its frontier.
+
+def backpropagate(
+    root: Tensor, seed: Any, stop: Tensor | None = None, create_graph: bool = False
+) -> Iterator[tuple[Tensor, Any]]:
+    """The reverse sweep: yield each node of ``root``'s graph with its adjoint, outputs first.
+
+    The adjoint of a node is d(seed . root)/d(node). In reverse topological order a
+    node's adjoint is complete when the node is reached: every node that uses it has
+    already added its share (the chain rule, summed over paths). Each rule of
+    :data:`VJP_RULES` turns the adjoint ``g`` of a node into the share of one
+    operand. With ``create_graph`` the rules run on Tensors, so the adjoints can be
+    differentiated again. A generator: a caller that keeps one adjoint lets the
+    others go as soon as they have been used.
     """
-    order = _topo(root, stop)
-    adj: dict[int, Any] = {id(root): seed}
-    F = _TS if graph else _NP
-    for node in reversed(order):
-        g = adj.pop(id(node))  # every node in `order` is an operand of a later one
+    adjoints: dict[int, Any] = {id(root): seed}
+    for node in reversed(topological_order(root, stop)):
+        g = adjoints.pop(id(node))  # complete: every user of `node` came before it
         yield node, g
-        if node is stop or not node._args:
+        if node is stop or not node._args:  # an input: nothing further back
             continue
-        o, args = (node, node._args) if graph else (node.value, tuple(map(_val, node._args)))
-        for rule, arg in zip(_RULES[node._op], node._args, strict=False):
-            if isinstance(arg, Tensor):
-                ga = rule(g, o, F, node._ctx, *args)
-                if ga.shape != arg.shape:
-                    ga = _unbroadcast(ga, arg.shape)
+        out: Any = node if create_graph else node.value
+        operands = node._args if create_graph else tuple(map(_val, node._args))
+        ctx = _NO_CTX if node._ctx is None else {"ctx": node._ctx}
+        for arg, rule in zip(node._args, VJP_RULES[node._op], strict=False):
+            if isinstance(arg, Tensor):  # constants need no adjoint
+                share = rule(g, out, *operands, **ctx)
+                if share.shape != arg.shape:
+                    share = unbroadcast(share, arg.shape)
                 k = id(arg)
-                adj[k] = ga if k not in adj else adj[k] + ga
+                adjoints[k] = share if k not in adjoints else adjoints[k] + share
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``g`` over the axes that broadcasting added or stretched, to get ``shape``."""
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
+    )
+    return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)

@@ -1,18 +1,24 @@
 """A small reverse-mode automatic differentiation engine over NumPy arrays.
 
-A :class:`Tensor` wraps a float64 array (scalars are 0-d) and remembers the
-operation that made it and its operands. :meth:`Tensor.backward` sorts the
-graph topologically (iteratively, so deep chains work) and applies the chain
-rule from the output back to the inputs. Each operation's vector-Jacobian
-product is one line of ``calcml._tensor._RULES``; the rules are written once and run
-either on plain arrays (fast, first order) or on Tensors (``create_graph``),
-which records the backward pass itself so it can be differentiated again:
-that gives exact Hessians and Hessian-vector products (Pearlmutter 1994).
+A :class:`Tensor` wraps a float64 array (scalars are 0-d) that it owns, and
+remembers the operation that made it and its operands. :meth:`Tensor.backward`
+sorts the graph topologically (``calcml._tensor.topological_order``, iterative,
+so deep chains work) and applies the chain rule from the output back to the
+inputs (``calcml._tensor.backpropagate``). Each operation's vector-Jacobian
+product is a small named function (``calcml._tensor.VJP_RULES``); the rules are
+written once and run either on plain arrays (fast, first order) or on Tensors
+(``create_graph``), which records the backward pass itself so it can be
+differentiated again: that gives exact Hessians and Hessian-vector products
+(Pearlmutter 1994), and forward-mode products by the double-VJP trick.
 
-The engine (Tensor, operators, elementwise functions, rules, reverse sweep) is
-in the private :mod:`calcml._tensor` and re-exported here; this module adds the
-function transforms (``value_and_grad``, ``grad``, ``jacobian``, ``hessian``,
-``hvp``) and :func:`export_graph`.
+The engine (Tensor, operators, elementwise functions, rules, reverse sweep, and
+its conventions on ownership, dtype and domains) is in the private
+:mod:`calcml._tensor` and re-exported here; this module adds the function
+transforms (``value_and_grad``, ``grad``, ``jacobian``, ``hessian``, ``hvp``,
+``jvp``, ``vjp``) and :func:`export_graph`. As in JAX, a Jacobian has shape
+``f(x).shape + x.shape``, and every transform composes with the others: given a
+Tensor (inside another transform) it returns Tensors that can be differentiated
+again.
 
 Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html
 """
@@ -23,16 +29,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from calcml._tensor import (
     Array,
     Tensor,
-    _backprop,
     _operand,
     _scatter,
-    _topo,
     _val,
+    backpropagate,
+    check_scalar_output,
     cos,
     exp,
     log,
@@ -41,6 +46,7 @@ from calcml._tensor import (
     sin,
     sqrt,
     tanh,
+    topological_order,
 )
 from calcml._validation import as_finite_array, check_callable
 
@@ -53,6 +59,7 @@ __all__ = [
     "hessian",
     "hvp",
     "jacobian",
+    "jvp",
     "log",
     "relu",
     "sigmoid",
@@ -60,6 +67,7 @@ __all__ = [
     "sqrt",
     "tanh",
     "value_and_grad",
+    "vjp",
 ]
 
 
@@ -74,7 +82,7 @@ def _start(x: Any) -> tuple[Tensor, bool]:
     """
     if isinstance(x, Tensor):
         return Tensor._make(x.value, "identity", (x,)), True
-    return Tensor(as_finite_array(x, "x")), _NESTED[0] > 0
+    return Tensor._make(as_finite_array(x, "x"), "leaf", ()), _NESTED[0] > 0
 
 
 def _call(f: Callable[..., Any], x: Tensor) -> Any:
@@ -92,7 +100,7 @@ def _call(f: Callable[..., Any], x: Tensor) -> Any:
 def _pullback(y: Any, x: Tensor, seed: Array, graph: bool) -> Any:
     """seed . dy/dx: a Tensor when ``graph`` (differentiable again), else an array."""
     if isinstance(y, Tensor):
-        for node, g in _backprop(y, seed, x, graph):
+        for node, g in backpropagate(y, seed, x, graph):
             if node is x:
                 return g if isinstance(g, Tensor) else np.array(g)
     return np.zeros(x.shape)
@@ -126,11 +134,7 @@ def value_and_grad(f: Callable[..., Any]) -> Callable[[Any], tuple[Any, Any]]:
     def value_and_grad_f(x: Any) -> tuple[Any, Any]:
         xt, graph = _start(x)
         y = _call(f, xt)
-        if _val(y).size != 1:
-            raise TypeError(
-                f"grad needs a scalar-valued `f`, but f returned shape {_val(y).shape}; "
-                "use `jacobian` for vector-valued functions"
-            )
+        check_scalar_output(_val(y), "grad")
         g = _pullback(y, xt, np.ones(_val(y).shape), graph)
         return (y if graph else float(_val(y))), g
 
@@ -140,7 +144,7 @@ def value_and_grad(f: Callable[..., Any]) -> Callable[[Any], tuple[Any, Any]]:
 def grad(f: Callable[..., Any]) -> Callable[[Any], Any]:
     """Transform a scalar-valued ``f`` into its gradient ``x -> grad f(x)`` (``x``'s shape).
 
-    A ``TypeError`` that points to :func:`jacobian` if ``f`` is not scalar-valued.
+    A ``ValueError`` that points to :func:`jacobian` if ``f`` is not scalar-valued.
 
     Examples
     --------
@@ -201,24 +205,148 @@ def hessian(f: Callable[..., Any]) -> Callable[[Any], Any]:
     return jacobian(grad(f))
 
 
-def hvp(f: Callable[..., Any], x: ArrayLike, v: ArrayLike) -> Array:
+def _point(x: Any, name: str) -> Any:
+    """``x`` as a transform's input: a Tensor stays (to be differentiated again), else an array."""
+    return x if isinstance(x, Tensor) else as_finite_array(x, name)
+
+
+def _direction(v: Any, x: Any, name: str) -> Any:
+    """``v`` checked to have ``x``'s shape (a Tensor stays, to be differentiated again)."""
+    v = _point(v, name)
+    if v.shape != np.shape(_val(x)):
+        raise ValueError(f"`{name}` has shape {v.shape}, `x` has shape {np.shape(_val(x))}")
+    return v
+
+
+def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
     """The exact Hessian-vector product: the gradient of ``<grad f(x), v>`` (Pearlmutter).
 
-    Costs a small multiple of one gradient and never forms the Hessian.
+    Costs a small multiple of one gradient and never forms the Hessian. Like the
+    other transforms it composes: given Tensors (inside :func:`grad` or
+    :func:`jacobian`) it returns a Tensor, so ``grad(lambda x: hvp(f, x, v) @ w)``
+    gives third derivatives.
+
+    Parameters
+    ----------
+    f : callable
+        A scalar-valued function of a Tensor, as for :func:`grad`.
+    x, v : array_like or Tensor
+        The point and the direction, of the same shape.
+
+    Returns
+    -------
+    ndarray or Tensor
+        ``H(x) v``, of ``x``'s shape (a Tensor if ``x`` is one).
 
     Examples
     --------
     >>> hvp(lambda x: (x**3).sum(), [1.0, 2.0], [1.0, 1.0])  # diag(6x) @ v
     array([ 6., 12.])
+    >>> w = np.array([1.0, 0.0])  # d/dx of (H(x) v) . w = 6 v_0 w_0 at x_0
+    >>> grad(lambda x: hvp(lambda t: (t**3).sum(), x, [1.0, 1.0]) @ w)([1.0, 2.0])
+    array([6., 0.])
 
     Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#exact-hessians-by-differentiating-backpropagation
     """
     check_callable(f, "f")
-    xa, va = as_finite_array(x, "x"), as_finite_array(v, "v")
-    if va.shape != xa.shape:
-        raise ValueError(f"`v` has shape {va.shape}, `x` has shape {xa.shape}")
+    x = _point(x, "x")
+    v = _direction(v, x, "v")
     gf = grad(f)
-    return grad(lambda t: (gf(t) * va).sum())(xa)
+    return grad(lambda t: (gf(t) * v).sum())(x)
+
+
+def vjp(f: Callable[..., Any], x: Any) -> tuple[Any, Callable[[Any], Any]]:
+    """Evaluate ``f`` at ``x`` and return ``(f(x), vjp_fn)`` with ``vjp_fn(u) = u^T J``.
+
+    The vector-Jacobian product, reverse mode's primitive, with JAX's meaning:
+    ``J = df/dx`` has shape ``f(x).shape + x.shape``, ``u`` has ``f(x)``'s shape
+    and ``vjp_fn(u)`` has ``x``'s shape, ``vjp_fn(u)[j] = sum_i u[i] J[i, j]``.
+    ``f`` runs once; each call of ``vjp_fn`` is one reverse sweep of the
+    recorded graph.
+
+    Parameters
+    ----------
+    f : callable
+        Maps a :class:`Tensor` of ``x``'s shape to a Tensor (or real numbers).
+    x : array_like or Tensor
+        The point.
+
+    Returns
+    -------
+    value : ndarray or Tensor
+        ``f(x)`` (a Tensor if ``x`` is one).
+    vjp_fn : callable
+        ``u -> u^T J``: an array of ``x``'s shape (a Tensor if ``x`` or ``u`` is one).
+
+    Examples
+    --------
+    >>> y, pullback = vjp(lambda x: x * x, [1.0, 3.0])  # J = diag(2x)
+    >>> y, pullback([1.0, 10.0])
+    (array([1., 9.]), array([ 2., 60.]))
+
+    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#backpropagation-step-by-step
+    """
+    check_callable(f, "f")
+    xt, graph = _start(_point(x, "x"))
+    y = _call(f, xt)
+    out_shape = np.shape(_val(y))
+
+    def vjp_fn(u: Any) -> Any:
+        u = _point(u, "u")
+        if u.shape != out_shape:
+            raise ValueError(f"`u` has shape {u.shape}, `f(x)` has shape {out_shape}")
+        return _pullback(y, xt, u, graph or isinstance(u, Tensor))
+
+    return (y if graph else np.array(_val(y))), vjp_fn
+
+
+def jvp(f: Callable[..., Any], x: Any, v: Any) -> tuple[Any, Any]:
+    """The Jacobian-vector product, forward mode's primitive: ``(f(x), J v)``.
+
+    With JAX's meaning: ``J = df/dx`` has shape ``f(x).shape + x.shape``, ``v``
+    has ``x``'s shape and ``J v`` has ``f(x)``'s shape,
+    ``(J v)[i] = sum_j J[i, j] v[j]``: the directional derivative of ``f`` at
+    ``x`` along ``v``. Computed exactly, by the double-VJP trick: ``u -> u^T J``
+    is linear in ``u``, and its own VJP with cotangent ``v`` is ``J v``. This
+    costs one forward pass, one recorded reverse sweep and one reverse sweep of
+    that record: a small multiple of the cost of ``f``, whatever the sizes of
+    ``x`` and ``f(x)``.
+
+    Parameters
+    ----------
+    f : callable
+        Maps a :class:`Tensor` of ``x``'s shape to a Tensor (or real numbers).
+    x, v : array_like or Tensor
+        The point and the direction (tangent), of the same shape.
+
+    Returns
+    -------
+    value : ndarray or Tensor
+        ``f(x)`` (a Tensor if ``x`` is one).
+    tangent : ndarray or Tensor
+        ``J v``, of ``f(x)``'s shape (a Tensor if ``x`` is one).
+
+    Examples
+    --------
+    >>> jvp(lambda x: x[0] * x, [2.0, 3.0], [1.0, 0.0])  # J = [[2 x0, 0], [x1, x0]]
+    (array([4., 6.]), array([4., 3.]))
+
+    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#forward-versus-reverse-mode
+    """
+    check_callable(f, "f")
+    x = _point(x, "x")
+    v = _direction(v, x, "v")
+    _NESTED[0] += 1  # record the first sweep, so that it can be swept back
+    try:
+        y, pullback = vjp(f, x)
+    finally:
+        _NESTED[0] -= 1
+    u0 = np.zeros(np.shape(_val(y)))
+    _, tangent_of = vjp(pullback, u0)  # u -> u^T J is linear: its VJP is v -> J v
+    tangent = tangent_of(v)
+    if isinstance(x, Tensor):
+        return y, tangent
+    return np.array(_val(y)), np.array(_val(tangent))
 
 
 def export_graph(root: Tensor) -> dict[str, list[Any]]:
@@ -246,7 +374,7 @@ def export_graph(root: Tensor) -> dict[str, list[Any]]:
     nodes: list[dict[str, Any]] = []
     edges: list[tuple[int, int]] = []
     index: dict[int, int] = {}
-    for t in _topo(root, None):
+    for t in topological_order(root):
         sources = []
         for a in t._args:
             if not isinstance(a, Tensor):
