@@ -223,7 +223,7 @@ def derivative(
     return float(d) if d.ndim == 0 else d
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ErrorVsStep:
     """Errors of one difference method over a range of steps (the "U curve").
 
@@ -291,7 +291,9 @@ def error_vs_step(
         [abs(float(derivative(f, x0, method=method, step=float(h))) - ref) for h in hs]
     )
     k = int(np.argmin(errors))
-    return ErrorVsStep(used, errors, float(used[k]), float(errors[k]))
+    return ErrorVsStep(
+        steps=used, errors=errors, best_step=float(used[k]), best_error=float(errors[k])
+    )
 
 
 def _along(

@@ -348,6 +348,7 @@ class QuadraticModel:
         return float(out) if out.ndim == 0 else out
 
 
+@documented_in("taylor_series_approximation", "the-second-order-model-in-several-variables")
 def quadratic_model(
     f: Callable[[NDArray[np.float64]], float],
     x0: ArrayLike,
