@@ -32,8 +32,8 @@ __all__ = [
     "use_book_style",
 ]
 
-#: Okabe and Ito's colour-blind-safe palette (black first, yellow last: it is
-#: the least visible on white).
+#: Okabe and Ito's colour-blind-safe palette, in the order the book uses it;
+#: yellow comes last because it is the least visible on white.
 COLORS: tuple[str, ...] = (
     "#0072B2",  # blue
     "#D55E00",  # vermillion

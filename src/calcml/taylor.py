@@ -302,6 +302,11 @@ def remainder_bound(
 class QuadraticModel:
     r"""The second-order Taylor model :math:`q(x) = f_0 + g^T d + \tfrac12 d^T H d`, d = x - x0.
 
+    Calling the model follows the convention of the functions it models and of
+    :func:`calcml.symbolic.lambdify`: the variables run along the *first* axis.
+    On an array of shape ``(n,)`` it returns a float; on ``(n, ...)`` (for
+    example ``np.stack([X, Y])`` for a grid) an array of shape ``(...)``.
+
     Attributes
     ----------
     x0 : ndarray, shape (n,)
@@ -312,11 +317,6 @@ class QuadraticModel:
         :math:`\nabla f(x_0)`.
     hessian : ndarray, shape (n, n)
         :math:`\nabla^2 f(x_0)`, symmetrised.
-
-    Calling the model follows the convention of the functions it models and of
-    :func:`calcml.symbolic.lambdify`: the variables run along the *first* axis.
-    On an array of shape ``(n,)`` it returns a float; on ``(n, ...)`` (for
-    example ``np.stack([X, Y])`` for a grid) an array of shape ``(...)``.
 
     Examples
     --------
