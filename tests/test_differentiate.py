@@ -185,10 +185,13 @@ def test_jacobian_shapes():
     J = jacobian(lambda x: np.outer(x, x), [1.0, 2.0])  # f(x).shape + x.shape
     assert J.shape == (2, 2, 2)
     np.testing.assert_allclose(J[0, 1], [2.0, 1.0], atol=1e-9)  # d(x0 x1)/dx
-    # Scalar input and scalar output give a 0-d Jacobian; a scalar f gives the gradient.
-    assert jacobian(np.sin, 0.0).shape == ()
+    # Scalar input and scalar output give a float (the package's scalar rule).
+    assert type(jacobian(np.sin, 0.0)) is float and type(hessian(np.sin, 0.5)) is float
+    assert hessian(np.sin, 0.5) == pytest.approx(-np.sin(0.5), rel=1e-7)
+    # A scalar f gives the gradient.
     np.testing.assert_allclose(jacobian(np.sum, np.ones((2, 3))), np.ones((2, 3)), atol=1e-9)
     assert jacobian(lambda x: x[:0], [1.0, 2.0]).shape == (0, 2)
+    assert jacobian(lambda x: x * 2, np.zeros((0, 3))).shape == (0, 3, 0, 3)
 
 
 # Matrix-shaped x: JAX's convention, checked against calcml.autodiff and closed forms.

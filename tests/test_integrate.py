@@ -570,3 +570,28 @@ def test_laplace_logistic_posterior_converges_to_quadrature_as_data_grow():
         assert plain.log_normalizer == pytest.approx(newton.log_normalizer, abs=1e-6)
         gaps.append(abs(newton.log_normalizer - exact))
     assert gaps[0] > gaps[1] > gaps[2]
+
+
+def test_outputs_of_the_callables_are_checked_with_one_taxonomy():
+    # A wrong dtype is a TypeError and a wrong shape a ValueError, as in calcml.differentiate.
+    with pytest.raises(TypeError, match=r"`f` must return real numbers, got dtype <U1"):
+        trapezoid_rule(lambda x: np.full(x.shape, "a"), 0.0, 1.0, 4)
+    with pytest.raises(TypeError, match=r"`log_density` must return real numbers"):
+        log_normalizing_constant(lambda x: np.full(x.shape, "a"))
+    with pytest.raises(TypeError, match=r"`log_target` must return real numbers"):
+        importance_sampling(
+            np.exp, lambda x: x.astype(str), normal_sampler, stats.norm.logpdf, 10, rng=0
+        )
+    with pytest.raises(TypeError, match=r"`log_density` must return real numbers, got dtype"):
+        laplace_approximation(lambda x: "a", [0.0])
+    with pytest.raises(ValueError, match=r"`log_density` must return a scalar, got shape \(2,\)"):
+        laplace_approximation(lambda x: -(x**2), [0.0, 1.0])
+    ell = lambda x: -0.5 * float(x @ x)  # noqa: E731
+    with pytest.raises(ValueError, match=r"`grad` must return 2 values, got shape \(3,\)"):
+        laplace_approximation(ell, [1.0, 1.0], grad=lambda x: np.zeros(3))
+    with pytest.raises(ValueError, match=r"`hess` must return a \(2, 2\) matrix, got shape \(2,\)"):
+        laplace_approximation(ell, [1.0, 1.0], grad=lambda x: -x, hess=lambda x: np.ones(2))
+    with pytest.raises(TypeError, match=r"positional"):
+        ImportanceSamplingResult(1.0, 0.1, 10, 5.0)  # keyword-only fields
+    with pytest.raises(TypeError, match=r"missing 1 required keyword-only argument: 'ess'"):
+        ImportanceSamplingResult(estimate=1.0, std_error=0.1, n=10)  # no placeholder default

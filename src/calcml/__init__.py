@@ -5,11 +5,10 @@ so ``import calcml`` is cheap and ``calcml.differentiate.derivative`` just works
 
 Conventions shared by every module:
 
-- **Scalars.** A function whose result is a single real number returns a Python
-  ``float`` (also when it is vectorised and was given a scalar, as
-  :func:`calcml.differentiate.derivative` at a float ``x``); any other numeric
-  result is a float64 NumPy array, never a 0-d array or a NumPy scalar. The
-  tensors of :mod:`calcml.autodiff` carry their own shapes.
+- **Scalars.** A numeric result of shape ``()`` is a Python ``float`` (an
+  integral, an error, a derivative at a scalar ``x``, a Jacobian of a scalar
+  function of a scalar); every other numeric result is a float64 NumPy array.
+  No function returns a NumPy scalar or a 0-d array.
 - **Shapes.** A Jacobian has shape ``f(x).shape + x.shape`` and a Hessian
   ``x.shape + x.shape``, as in JAX. Functions of several variables take them
   along the first axis: ``x[i]`` is the ``i``-th variable.

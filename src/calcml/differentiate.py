@@ -404,7 +404,7 @@ def gradient(
 @documented_in("gradients_and_derivatives", "in-machine-learning")
 def jacobian(
     f: Callable[..., Any], x: ArrayLike, *, method: str = "central", step: float | None = None
-) -> NDArray[np.float64]:
+) -> float | NDArray[np.float64]:
     """Jacobian ``J[i..., j...] = d f(x)[i...] / d x[j...]``, of shape ``f(x).shape + x.shape``.
 
     For ``f: R^n -> R^m`` this is the ``(m, n)`` matrix of partial derivatives;
@@ -422,8 +422,8 @@ def jacobian(
 
     Returns
     -------
-    ndarray
-        Shape ``f(x).shape + x.shape``.
+    float or ndarray
+        Shape ``f(x).shape + x.shape`` (a float when that is ``()``).
 
     Examples
     --------
@@ -449,13 +449,14 @@ def jacobian(
     columns = [_diff(_along(value, xs, j), h[j], method, real_h[j]) for j in range(xs.size)]
     if not columns:
         return np.zeros(shape + xs.shape)
-    return np.stack(columns, axis=-1).reshape(shape + xs.shape)
+    J = np.stack(columns, axis=-1).reshape(shape + xs.shape)
+    return float(J) if J.ndim == 0 else J
 
 
 @documented_in("gradients_and_derivatives", "partial-derivatives-and-the-gradient")
 def hessian(
     f: Callable[[Any], Any], x: ArrayLike, *, step: float | None = None
-) -> NDArray[np.float64]:
+) -> float | NDArray[np.float64]:
     """Hessian of a scalar ``f`` from function values alone, symmetric by construction.
 
     Second central differences: ``(f(x + h e_i) - 2 f(x) + f(x - h e_i)) / h**2``
@@ -473,9 +474,9 @@ def hessian(
 
     Returns
     -------
-    ndarray
-        Shape ``x.shape + x.shape`` (``(n, n)`` for a vector ``x``); exactly
-        symmetric as an ``(n, n)`` matrix.
+    float or ndarray
+        Shape ``x.shape + x.shape`` (``(n, n)`` for a vector ``x``, a float for
+        a scalar ``x``); exactly symmetric as an ``(n, n)`` matrix.
 
     Examples
     --------
@@ -508,4 +509,4 @@ def hessian(
                 - at((i, -1.0), (j, 1.0))
                 + at((i, -1.0), (j, -1.0))
             ) / (4 * h[i] * h[j])
-    return H.reshape(xs.shape + xs.shape)
+    return float(H[0, 0]) if xs.ndim == 0 else H.reshape(xs.shape + xs.shape)

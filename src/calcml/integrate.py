@@ -392,7 +392,7 @@ def log_normalizing_constant(
     a, b = check_limits(a, b)
 
     def ell(x: NDArray[Any]) -> NDArray[np.float64]:
-        y = np.asarray(log_density(x), dtype=np.float64)
+        y = real_output(log_density(x), "log_density")
         y = np.full(x.shape, float(y)) if y.ndim == 0 else y
         if y.shape != x.shape or np.any(np.isnan(y) | (y == np.inf)):
             raise ValueError(
@@ -628,7 +628,7 @@ def importance_sampling(
     x = _draw(sampler, n, rng)
     y = _values(f, x)
     log_q = _values(log_proposal, x, "log_proposal")
-    log_p = np.asarray(log_target(x), dtype=np.float64)
+    log_p = real_output(log_target(x), "log_target")
     if log_p.shape != (n,) or np.any(np.isnan(log_p) | (log_p == np.inf)):
         raise ValueError("`log_target` must return one finite (or -inf) value per sample")
     log_w = log_p - log_q
@@ -729,10 +729,21 @@ def laplace_approximation(
         check_callable(grad, "grad")
 
         def jac(x: NDArray[Any]) -> NDArray[np.float64]:
-            return -np.asarray(grad(x), dtype=np.float64).reshape(d)
+            g = real_output(grad(x), "grad")
+            if g.size != d:
+                raise ValueError(f"`grad` must return {d} values, got shape {g.shape}")
+            return -g.reshape(d)
 
     if hess is not None:
         check_callable(hess, "hess")
+
+    def hess_matrix(x: NDArray[Any]) -> NDArray[np.float64]:
+        assert hess is not None
+        h = real_output(hess(x), "hess")
+        if h.size != d * d:
+            raise ValueError(f"`hess` must return a ({d}, {d}) matrix, got shape {h.shape}")
+        return h.reshape(d, d)
+
     # Exact gradients allow a tighter tolerance than central differences (noise ~1e-10).
     options: dict[str, Any] = {
         "method": "BFGS",
@@ -742,7 +753,7 @@ def laplace_approximation(
         options = {
             "method": "Newton-CG",
             "options": {"xtol": 1e-12},
-            "hess": lambda x: -np.asarray(hess(x), dtype=float),
+            "hess": lambda x: -hess_matrix(x),
         }
     with np.errstate(invalid="ignore", over="ignore"):  # -inf steps are rejected by the search
         res = optimize.minimize(neg, x_start, jac=jac, **options)
@@ -751,12 +762,9 @@ def laplace_approximation(
     if not np.isfinite(top):
         raise ValueError(f"`log_density` is not finite at the mode found, {mode}")
     if hess is not None:
-        h = real_output(hess(mode), "hess")
-        if h.size != d * d:
-            raise ValueError(f"`hess` must return a ({d}, {d}) matrix, got shape {h.shape}")
-        h = h.reshape(d, d)
+        h = hess_matrix(mode)
     else:
-        h = differentiate.hessian(ell, mode)
+        h = np.asarray(differentiate.hessian(ell, mode))
     neg_h = -(h + h.T) / 2
     sign, logdet = np.linalg.slogdet(neg_h)
     if not np.all(np.isfinite(neg_h)) or sign <= 0 or np.any(np.linalg.eigvalsh(neg_h) <= 0):

@@ -394,7 +394,7 @@ def quadratic_model(
     else:
         g = real_output(check_callable(grad, "grad")(x.copy()), "grad", shape=(n,))
     if hess is None:
-        h = differentiate.hessian(f, x.copy())
+        h = np.asarray(differentiate.hessian(f, x.copy()))
     else:
         h = real_output(check_callable(hess, "hess")(x.copy()), "hess", shape=(n, n))
     if not (math.isfinite(value) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
