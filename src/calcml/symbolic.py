@@ -128,8 +128,11 @@ def lambdify(expr: Any, symbols: Any) -> Callable[[ArrayLike], Any]:
     -------
     callable
         ``g(x)``. A scalar expression gives a float for a single point, else
-        an array over the remaining axes; a Matrix gives an array of its shape,
-        with column vectors flattened to 1-D (a gradient has ``x``'s shape).
+        an array over the remaining axes; a Matrix gives an array of its shape
+        followed by those axes, with column vectors flattened to 1-D: a gradient
+        has ``x``'s shape and a Hessian at points ``x`` of shape ``(n, ...)``
+        has shape ``(n, n, ...)``, the variable axes first as everywhere in
+        :mod:`calcml`.
 
     Examples
     --------
