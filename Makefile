@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PORT ?= 8000
 
-.PHONY: help book serve test test-fast lint pdf clean clean-all lock check-python bench linkcheck
+.PHONY: help book serve test test-fast lint lint-code lint-workflows pdf clean clean-all lock check-python bench linkcheck
 
 help:
 	@echo "make book | serve | test | lint | pdf | bench | linkcheck | lock | clean | clean-all"
@@ -40,18 +40,27 @@ serve:
 	@echo "Serving the book on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
+# tests/test_workflows.py runs check-jsonschema and zizmor, so the lint step after the
+# tests checks only the code.
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest --cov=calcml --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=95
-	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory lint-code
 
 # The unit tests only, without the book build: for quick iterations on src/.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not book and not browser and not pdf and not binder" -q
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/ruff format --check src tests scripts benchmarks
+# ruff and mypy on every Python file (package, tests, scripts, benchmarks, the book's
+# Sphinx extensions), then the GitHub workflows.
+LINTED := src tests scripts benchmarks book/_ext
+lint: lint-code lint-workflows
+
+lint-code: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
+
+lint-workflows: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/zizmor --offline --quiet .github/workflows/*.yml
 

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         float(np.ones(1 << 19).sum())  # 4 MB, mmap-ed by malloc, touched, then freed
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(BATCH, SIZES[0])), rng.normal(size=(BATCH, SIZES[-1]))
-    net = MLP(list(SIZES), activation="tanh", seed=0)
+    net = MLP(list(SIZES), activation="tanh", rng=0)
     loss = MSELoss()
     params = net.parameters()
     shapes = [p.shape for p in params]

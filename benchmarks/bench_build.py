@@ -49,6 +49,9 @@ from pathlib import Path
 import yaml
 from _common import ROOT, Targets, table
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from build_book import toc_files  # the one reader of _toc.yml
+
 COLD_S, WARM_S, RSS_GB, PAGE_S = 90.0, 10.0, 2.0, 20.0
 # A cold build takes a minute and needs a fresh copy each time: it runs once. The warm
 # rebuild is cheap: its wall time is the median of a few.
@@ -123,23 +126,6 @@ def timed(label: str, cmd: list[str], cwd: Path, env: dict[str, str], log_path: 
         # The maximum over all children so far: exact only if this build set a new maximum.
         rss_mb = max(after, before) / 1024
     return Run(label, wall, rss_mb, code, log_path.read_text(errors="replace"))
-
-
-def toc_pages(root: Path) -> list[str]:
-    """The pages of ``_toc.yml`` in book order, as paths without suffix (``book/intro``)."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    pages = [toc["root"]]
-
-    def walk(entries: list[dict[str, object]]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                pages.append(str(entry["file"]))
-            for key in ("chapters", "sections", "parts"):
-                if key in entry:
-                    walk(entry[key])  # type: ignore[arg-type]
-
-    walk(toc.get("parts", []) + toc.get("chapters", []))
-    return [str(Path(p).with_suffix("")) for p in pages]
 
 
 def page_file(root: Path, page: str) -> Path | None:
@@ -268,7 +254,7 @@ def run(args: argparse.Namespace, targets: Targets, work: Path, copy: Path) -> i
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(copy / "src"), env.get("PYTHONPATH")]))
     build = [sys.executable, str(copy / "scripts" / "build_book.py"), "--root", str(copy)]
     build += ["--src", str(copy / "src" / "calcml")]
-    pages = toc_pages(copy)
+    pages = toc_files(copy)
     how = (
         "`/usr/bin/time -v` (peak RSS of the largest single process of the build)"
         if TIME_V.exists()

@@ -90,18 +90,8 @@ def dependencies(src: Path, package: str, names: set[str]) -> set[str]:
         if name in seen:
             continue
         seen.add(name)
-        text = (src / f"{name}.py").read_text(encoding="utf-8")
-        relative = re.findall(r"from[ \t]+\.(\w+)[ \t]+import", text)
-        relative += [
-            n.split()[0]
-            for group in re.findall(r"from[ \t]+\.[ \t]+import[ \t]+([\w \t,]+)", text)
-            for n in group.split(",")
-            if n.strip()
-        ]
         todo += [
-            m
-            for m in imported_modules(src / f"{name}.py", package) | set(relative)
-            if (src / f"{m}.py").is_file()
+            m for m in imported_modules(src / f"{name}.py", package) if (src / f"{m}.py").is_file()
         ]
     return seen
 

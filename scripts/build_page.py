@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python scripts/build_page.py book/gradients_and_derivatives.md [more pages]
 
-The pages are built with the intro, notation and references pages into
+The pages are built with the intro, notation, API reference and references pages into
 ``_build/pages/<first page's stem>`` with an execution cache of their own, so
 several authors (or several pages) can build at once without touching the
 main ``_build`` folder or ``.jupyter_cache``. Warnings are errors, as in
@@ -44,7 +44,7 @@ def main(pages: list[str]) -> int:
                 "numbered": False,
                 "chapters": [
                     {"file": f}
-                    for f in ("book/notation", "book/errata", "book/references")
+                    for f in ("book/notation", "book/api", "book/errata", "book/references")
                     if f not in stems
                 ],
             },

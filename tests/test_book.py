@@ -308,6 +308,42 @@ def test_chapter_pages_seed_their_random_generators() -> None:
     assert not bad, f"pages with unseeded or global random number generators: {bad}"
 
 
+#: The calcml callables that draw random numbers: the pages pass each of them rng=.
+RANDOM_CALLS = {
+    "MLP",
+    "Dense",
+    "two_moons",
+    "sgd",
+    "find_critical_points",
+    "top_eigenvalue",
+    "check_grad",
+    "monte_carlo",
+    "importance_sampling",
+}
+
+
+def test_chapter_pages_pass_an_explicit_rng_to_calcml() -> None:
+    """``rng=None`` means fresh entropy, so a page that leaves it out is not reproducible."""
+    import ast
+
+    import jupytext
+
+    missing = []
+    for f in chapter_pages():
+        for cell in jupytext.read(ROOT / f"{f}.md").cells:
+            if cell.cell_type != "code":
+                continue
+            code = re.sub(r"^(\s*)[%!].*$", r"\1pass", cell.source, flags=re.M)  # magics
+            for node in ast.walk(ast.parse(code)):
+                if not isinstance(node, ast.Call):
+                    continue
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in RANDOM_CALLS and "rng" not in {k.arg for k in node.keywords}:
+                    missing.append(f"{f}: {ast.unparse(node)[:80]}")
+    assert not missing, "calls without rng=:\n" + "\n".join(missing)
+
+
 def test_chapter_numbers_in_link_text_match_the_toc() -> None:
     """``{doc}`Chapter 3 <page>``` must name the number the page really has."""
     numbers = {Path(f).name: i for i, f in enumerate(chapter_pages(), start=1)}

@@ -125,8 +125,9 @@ def test_changing_a_module_reexecutes_only_the_pages_that_import_it(tmp_path: Pa
 def test_dependencies_follow_imports_between_modules(tmp_path: Path) -> None:
     src = tmp_path / "pkg"
     src.mkdir()
-    (src / "a.py").write_text("from . import b\n")
-    (src / "b.py").write_text("from .c import thing\n")
+    # The package imports itself absolutely (calcml does), in both styles.
+    (src / "a.py").write_text("from pkg import b\n")
+    (src / "b.py").write_text("from pkg.c import thing\n")
     (src / "c.py").write_text("import numpy\n")
     (src / "d.py").write_text("from pkg import a\n")
     assert build_book.dependencies(src, "pkg", {"a"}) == {"a", "b", "c"}

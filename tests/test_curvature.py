@@ -62,7 +62,7 @@ def test_classify_textbook_examples_at_origin(expr, expected):
 @pytest.mark.parametrize("expr", [X**2 + Y**2, -(X**2) - Y**2, X**2 - Y**2])
 def test_nondegenerate_quadratics_have_one_critical_point(expr):
     _, grad, hess = sympy_derivatives(expr)
-    points = find_critical_points(grad, [[-3, 3], [-3, 3]], starts=10, hess=hess)
+    points = find_critical_points(grad, [[-3, 3], [-3, 3]], starts=10, rng=0, hess=hess)
     np.testing.assert_allclose(points, [[0.0, 0.0]], atol=1e-12)
 
 
@@ -86,9 +86,15 @@ def test_himmelblau_has_nine_critical_points():
 def test_find_critical_points_is_reproducible_and_takes_explicit_starts():
     _, grad, _ = sympy_derivatives(HIMMELBLAU)
     bounds = [[-6, 6], [-6, 6]]
-    a = find_critical_points(grad, bounds, starts=20)
+    a = find_critical_points(grad, bounds, starts=20, rng=0)
     b = find_critical_points(grad, bounds, starts=20, rng=np.random.default_rng(0))
     np.testing.assert_array_equal(a, b)
+    # a Generator is used as it is, not copied (SPEC 7): the call advances it
+    gen = np.random.default_rng(0)
+    find_critical_points(grad, bounds, starts=3, rng=gen)
+    expected = np.random.default_rng(0)
+    expected.random((3, 2))
+    assert gen.random() == expected.random()
     one = find_critical_points(grad, bounds, starts=[[2.9, 2.1]])
     np.testing.assert_allclose(one, [[3.0, 2.0]], atol=1e-10)
 
@@ -97,7 +103,7 @@ def test_find_critical_points_keeps_only_points_inside_bounds():
     def grad(p):  # f = (x - 5)^2 + y^2, minimum outside the box
         return np.array([2 * (p[0] - 5), 2 * p[1]])
 
-    points = find_critical_points(grad, [[-1, 1], [-1, 1]], starts=5)
+    points = find_critical_points(grad, [[-1, 1], [-1, 1]], starts=5, rng=0)
     assert points.shape == (0, 2)
 
 
@@ -105,7 +111,7 @@ def test_find_critical_points_skips_failed_roots():
     def grad(p):  # f = exp(x) + y^2 has no critical point at all
         return np.array([np.exp(p[0]), 2 * p[1]])
 
-    assert find_critical_points(grad, [[-3, 3], [-3, 3]], starts=4).shape == (0, 2)
+    assert find_critical_points(grad, [[-3, 3], [-3, 3]], starts=4, rng=0).shape == (0, 2)
 
 
 def test_find_critical_points_never_calls_grad_at_non_finite_points():
@@ -128,13 +134,13 @@ def test_rosen_hess_oracle(n):
     assert classify_critical_point(H) == "minimum"
     assert condition_number(H) == pytest.approx(np.linalg.cond(H), rel=1e-10)
     res = newton(rosen, np.full(n, 0.8), grad=rosen_der, hess=rosen_hess, damping=1e-3)
-    assert res.converged
+    assert res.success
     np.testing.assert_allclose(res.x, ones, atol=1e-10)
 
 
 def test_newton_solves_rosenbrock_from_the_classic_start():
     res = newton(rosen, [-1.2, 1.0], grad=rosen_der, hess=rosen_hess, damping=1e-3)
-    assert res.converged and res.nit < 50
+    assert res.success and res.nit < 50
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-10)
     assert np.all(np.diff(res.values) <= 1e-12)  # the line search makes f decrease
     assert res.history.shape == (res.nit + 1, 2) and res.values.shape == (res.nit + 1,)
@@ -177,7 +183,7 @@ def test_one_newton_step_solves_a_quadratic(seed, n):
         hess=lambda x: A,
         tol=1e-8,
     )
-    assert res.converged and res.nit == 1
+    assert res.success and res.nit == 1
     np.testing.assert_allclose(res.x, np.linalg.solve(A, b), rtol=1e-9, atol=1e-9)
 
 
@@ -189,10 +195,10 @@ def saddle_and_two_minima():
 def test_pure_newton_is_attracted_to_a_saddle_and_damping_fixes_it():
     f, grad, hess = saddle_and_two_minima()
     pure = newton(f, [0.5, 0.3], grad=grad, hess=hess)
-    assert pure.converged
+    assert pure.success
     assert classify_critical_point(hess(pure.x)) == "saddle"
     damped = newton(f, [0.5, 0.3], grad=grad, hess=hess, damping=1e-2)
-    assert damped.converged
+    assert damped.success
     assert classify_critical_point(hess(damped.x)) == "minimum"
     np.testing.assert_allclose(np.abs(damped.x), [0.0, 1.0], atol=1e-10)
 
@@ -200,17 +206,17 @@ def test_pure_newton_is_attracted_to_a_saddle_and_damping_fixes_it():
 def test_pure_newton_on_a_singular_hessian_stops_with_a_message():
     f, grad, hess = sympy_derivatives(X**2 + Y**4)
     res = newton(f, [1.0, 0.0], grad=grad, hess=hess)
-    assert not res.converged and res.nit == 0
+    assert not res.success and res.nit == 0
     assert "singular Hessian at iteration 0" in res.message and "damping" in res.message
     fixed = newton(f, [1.0, 0.0], grad=grad, hess=hess, damping=1e-3)
-    assert fixed.converged and fixed.nit <= 6
+    assert fixed.success and fixed.nit <= 6
     np.testing.assert_allclose(fixed.x, 0.0, atol=1e-10)
 
 
 def test_newton_iteration_count_is_bounded():
     f, grad, hess = sympy_derivatives(X**4 + Y**4)  # linear convergence only
     res = newton(f, [1.0, 1.0], grad=grad, hess=hess, maxiter=5)
-    assert not res.converged and res.nit == 5
+    assert not res.success and res.nit == 5
     assert res.message == "maximum number of iterations (5) reached"
 
 
@@ -222,9 +228,9 @@ def test_newton_reports_a_failed_line_search_and_a_non_finite_hessian():
         hess=lambda x: np.eye(1),
         damping=1.0,
     )
-    assert not res.converged and "line search failed at iteration 0" in res.message
+    assert not res.success and "line search failed at iteration 0" in res.message
     res = newton(lambda x: x @ x, [1.0], grad=lambda x: 2 * x, hess=lambda x: [[np.nan]])
-    assert not res.converged and res.message == "non-finite Hessian at iteration 0"
+    assert not res.success and res.message == "non-finite Hessian at iteration 0"
 
 
 def test_damped_newton_trusts_the_step_when_f_cannot_resolve_the_decrease():
@@ -237,7 +243,7 @@ def test_damped_newton_trusts_the_step_when_f_cannot_resolve_the_decrease():
         damping=1e-3,
         tol=1e-12,
     )
-    assert res.converged and res.nit == 1
+    assert res.success and res.nit == 1
     np.testing.assert_allclose(res.x, 0.0, atol=1e-12)
 
 
@@ -291,7 +297,7 @@ def test_gradient_descent_iterations_grow_like_kappa():
             tol=1e-8,
             maxiter=100_000,
         )
-        assert res.converged
+        assert res.success
         q = (kappa - 1) / (kappa + 1)
         g0 = np.linalg.norm(A @ [1.0, 1.0])
         predicted = np.log(1e-8 / g0) / np.log(q)  # |g_k| = q^k |g_0| here
@@ -302,9 +308,9 @@ def test_gradient_descent_iterations_grow_like_kappa():
 
 def test_gradient_descent_divergence_and_maxiter_are_reported():
     res = gradient_descent(lambda x: x @ x, [1.0], grad=lambda x: 2 * x, step=3.0)
-    assert not res.converged and "diverged" in res.message and res.nit < 1000
+    assert not res.success and "diverged" in res.message and res.nit < 1000
     res = gradient_descent(lambda x: x @ x, [1.0], grad=lambda x: 2 * x, step=0.1, maxiter=3)
-    assert not res.converged and res.nit == 3
+    assert not res.success and res.nit == 3
     assert res.message == "maximum number of iterations (3) reached"
     assert isinstance(res, MinimizeResult)
     with pytest.raises(AttributeError):
@@ -319,19 +325,20 @@ def test_top_eigenvalue_matches_eigvalsh(seed, n):
     eig = np.concatenate([rng.uniform(0, 7, n - 1), [10.0]])
     H = Q @ np.diag(eig) @ Q.T
     res = top_eigenvalue(lambda v: H @ v, n, rng=seed)
-    assert isinstance(res, EigenResult) and res.converged
+    assert isinstance(res, EigenResult) and res.success
     assert res.value == pytest.approx(np.linalg.eigvalsh(H)[-1], rel=1e-10)
     assert abs(res.vector @ Q[:, -1]) == pytest.approx(1.0, abs=1e-7)
 
 
 def test_top_eigenvalue_finds_the_largest_magnitude_and_reports_non_convergence():
     H = np.diag([1.0, 2.0, -5.0])
-    res = top_eigenvalue(lambda v: H @ v, 3)
-    assert res.converged and res.value == pytest.approx(-5.0, rel=1e-12)
-    slow = top_eigenvalue(lambda v: np.diag([1.0, 0.999]) @ v, 2, iters=3)
-    assert not slow.converged and slow.nit == 3 and slow.residual > 0
-    zero = top_eigenvalue(lambda v: 0 * v, 4)
-    assert zero.converged and zero.value == 0.0 and zero.nit == 1
+    res = top_eigenvalue(lambda v: H @ v, 3, rng=0)
+    assert res.success and res.value == pytest.approx(-5.0, rel=1e-12)
+    slow = top_eigenvalue(lambda v: np.diag([1.0, 0.999]) @ v, 2, iters=3, rng=0)
+    assert not slow.success and slow.nit == 3 and slow.residual > 0
+    assert slow.message == "maximum number of products (3) reached"
+    zero = top_eigenvalue(lambda v: 0 * v, 4, rng=0)
+    assert zero.success and zero.value == 0.0 and zero.nit == 1
 
 
 @settings(max_examples=40)
@@ -423,8 +430,10 @@ def quad():
         ({"f": 3}, TypeError, r"`f` must be callable"),
         ({"grad": None}, TypeError, r"`grad` must be callable"),
         ({"hess": "H"}, TypeError, r"`hess` must be callable"),
-        ({"f": lambda x: x}, ValueError, r"`f` must return a real scalar"),
-        ({"grad": lambda x: 2 * x[:1]}, ValueError, r"`grad` must return a real array of shape"),
+        ({"f": lambda x: x}, ValueError, r"`f` must return a scalar, got shape \(2,\)"),
+        ({"f": lambda x: "one"}, TypeError, r"`f` must return real numbers, got dtype <U3"),
+        ({"grad": lambda x: 2 * x[:1]}, ValueError, r"`grad` must return shape \(2,\), got"),
+        ({"grad": lambda x: [None, 1]}, TypeError, r"`grad` must return real numbers"),
         ({"hess": lambda x: np.eye(3)}, ValueError, r"`hess` must return an array of shape"),
         (
             {"hess": lambda x: np.array([[2.0, 1.0], [0.0, 2.0]])},
@@ -446,7 +455,7 @@ def test_newton_bad_input(kwargs, error, match):
         ({"step": 0.0}, ValueError, r"`step` must be positive"),
         ({"step": "big"}, TypeError, r"`step` must be a real number"),
         ({"maxiter": -3}, ValueError, r"`maxiter` must be >= 1"),
-        ({"grad": lambda x: [1, 2, 3]}, ValueError, r"`grad` must return a real array"),
+        ({"grad": lambda x: [1, 2, 3]}, ValueError, r"`grad` must return shape \(2,\)"),
     ],
 )
 def test_gradient_descent_bad_input(kwargs, error, match):
@@ -466,7 +475,10 @@ def test_gradient_descent_bad_input(kwargs, error, match):
         ({"starts": [[0.0, 0.0, 0.0]]}, ValueError, r"`starts` must be an int or an \(m, 2\)"),
         ({"grad": 1.0}, TypeError, r"`grad` must be callable"),
         ({"hess": 1.0}, TypeError, r"`hess` must be callable"),
-        ({"grad": lambda x: x[0]}, ValueError, r"`grad` must return a real array of shape \(2,\)"),
+        ({"grad": lambda x: x[0]}, ValueError, r"`grad` must return shape \(2,\), got shape \(\)"),
+        ({"rng": "seed"}, TypeError, r"`rng` must be None, an integer seed or a numpy"),
+        ({"rng": True}, TypeError, r"`rng` must be None, an integer seed or a numpy"),
+        ({"rng": -1}, ValueError, r"`rng` is not a valid seed"),
         ({"gtol": -1.0}, ValueError, r"`gtol` must be >= 0"),
     ],
 )
@@ -483,7 +495,8 @@ def test_find_critical_points_bad_input(kwargs, error, match):
         (lambda v: v, 2, {"iters": 0}, ValueError, r"`iters` must be >= 1"),
         (lambda v: v, 2, {"tol": -1.0}, ValueError, r"`tol` must be >= 0"),
         ("H", 2, {}, TypeError, r"`hvp` must be callable"),
-        (lambda v: v[:1], 2, {}, ValueError, r"`hvp` must return a real array of shape \(2,\)"),
+        (lambda v: v[:1], 2, {}, ValueError, r"`hvp` must return shape \(2,\), got shape \(1,\)"),
+        (lambda v: v, 2, {"rng": 1.5}, TypeError, r"`rng` must be None, an integer seed"),
         (lambda v: v * np.nan, 2, {}, ValueError, r"`hvp` returned non-finite values at product 1"),
     ],
 )

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import rosen, rosen_der, rosen_hess
 
+from calcml import autodiff as ad
 from calcml.differentiate import (
     METHODS,
     ErrorVsStep,
@@ -181,11 +182,64 @@ def test_jacobian_against_closed_form(method):
 
 
 def test_jacobian_shapes():
-    J = jacobian(lambda x: np.outer(x, x), [1.0, 2.0])  # (2, 2) output -> m = 4
-    assert J.shape == (4, 2)
-    np.testing.assert_allclose(J[1], [2.0, 1.0], atol=1e-9)
-    # Scalar input and scalar output give a (1, 1) Jacobian.
-    assert jacobian(np.sin, 0.0).shape == (1, 1)
+    J = jacobian(lambda x: np.outer(x, x), [1.0, 2.0])  # f(x).shape + x.shape
+    assert J.shape == (2, 2, 2)
+    np.testing.assert_allclose(J[0, 1], [2.0, 1.0], atol=1e-9)  # d(x0 x1)/dx
+    # Scalar input and scalar output give a float (the package's scalar rule).
+    assert type(jacobian(np.sin, 0.0)) is float and type(hessian(np.sin, 0.5)) is float
+    assert hessian(np.sin, 0.5) == pytest.approx(-np.sin(0.5), rel=1e-7)
+    # A scalar f gives the gradient.
+    np.testing.assert_allclose(jacobian(np.sum, np.ones((2, 3))), np.ones((2, 3)), atol=1e-9)
+    assert jacobian(lambda x: x[:0], [1.0, 2.0]).shape == (0, 2)
+    assert jacobian(lambda x: x * 2, np.zeros((0, 3))).shape == (0, 3, 0, 3)
+
+
+# Matrix-shaped x: JAX's convention, checked against calcml.autodiff and closed forms.
+X23 = np.array([[0.3, -1.2, 0.5], [0.8, 0.1, -0.4]])
+
+
+def test_hessian_of_a_matrix_argument_matches_autodiff():
+    def fd(X):
+        return np.sum(np.sin(X) * X**2) + np.sum(X[0] * X[1]) ** 2
+
+    def fa(X):
+        return (ad.sin(X) * X**2).sum() + ((X[0] * X[1]).sum()) ** 2
+
+    H_fd = hessian(fd, X23)
+    H_ad = ad.hessian(fa)(X23)
+    assert H_fd.shape == H_ad.shape == (2, 3, 2, 3)
+    np.testing.assert_allclose(H_fd, H_ad, rtol=1e-6, atol=1e-6)
+    flat = H_fd.reshape(6, 6)
+    assert np.array_equal(flat, flat.T)
+
+
+def test_jacobian_of_a_matrix_function_matches_autodiff_and_the_closed_form():
+    A = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 3.0]])  # (3, 2)
+    J = jacobian(lambda X: X @ A, X23, method="complex")  # (2, 2) + (2, 3)
+    assert J.shape == (2, 2, 2, 3)
+    # d(XA)_ij / dX_kl = delta_ik A_lj
+    closed = np.einsum("ik,lj->ijkl", np.eye(2), A)
+    np.testing.assert_allclose(J, closed, atol=1e-14)
+    np.testing.assert_allclose(J, ad.jacobian(lambda X: X @ A)(X23), atol=1e-14)
+    S = np.array([[1.0, 0.2], [-0.3, 2.0]])
+    JS = jacobian(lambda X: X @ X, S, method="five_point")  # d(XX)_ij/dX_kl = d_ik X_lj + X_ik d_jl
+    closed = np.einsum("ik,lj->ijkl", np.eye(2), S) + np.einsum("ik,jl->ijkl", S, np.eye(2))
+    np.testing.assert_allclose(JS, closed, atol=1e-11)
+
+
+def test_matrix_calculus_identities():
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((3, 3))
+    X = rng.standard_normal((3, 3)) + 3 * np.eye(3)  # det X > 0
+    # grad tr(A X) = A^T
+    np.testing.assert_allclose(gradient(lambda Y: np.trace(A @ Y), X), A.T, atol=1e-10)
+    # grad log det X = X^{-T}
+    g = gradient(lambda Y: np.linalg.slogdet(Y)[1], X, method="five_point")
+    np.testing.assert_allclose(g, np.linalg.inv(X).T, rtol=1e-10, atol=1e-11)
+    # Hessian of tr(X^T B X) with B symmetric: 2 B_ik delta_jl
+    B = np.array([[2.0, 0.5], [0.5, 1.0]])
+    H = hessian(lambda Y: np.trace(Y.T @ B @ Y), X23)
+    np.testing.assert_allclose(H, 2 * np.einsum("ik,jl->ijkl", B, np.eye(3)), atol=1e-6)
 
 
 def test_jacobian_of_gradient_is_hessian():
@@ -353,7 +407,7 @@ def test_complex_step_allows_a_true_zero_derivative():
 def test_f_returning_wrong_shape():
     with pytest.raises(ValueError, match=r"`f` must return shape \(3,\), got shape \(\)"):
         derivative(np.sum, [1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match=r"`f` must return shape \(\), got shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"`f` must return a scalar, got shape \(2,\)"):
         gradient(lambda v: v * 2, [1.0, 2.0])
     with pytest.raises(ValueError, match=r"got shape \(2,\)"):
         hessian(lambda v: v * 2, [1.0, 2.0])
@@ -376,12 +430,14 @@ def test_f_returning_non_finite_values():
 
 
 def test_f_returning_non_numbers():
-    with pytest.raises(ValueError, match="`f` must return real numbers, got dtype <U1"):
+    with pytest.raises(TypeError, match="`f` must return real numbers, got dtype <U1"):
         derivative(lambda t: "a", 1.0)
-    with pytest.raises(ValueError, match="`f` must return real numbers, got dtype complex128"):
+    with pytest.raises(TypeError, match="`f` must return real numbers, got dtype complex128"):
         derivative(lambda t: t + 1j, 1.0)
-    with pytest.raises(ValueError, match="must return real numbers"):
+    with pytest.raises(TypeError, match="`f` must return real numbers, got dtype complex128"):
         gradient(lambda v: v[0] + 1j, [1.0])
+    with pytest.raises(TypeError, match="`f` must return real numbers, got dtype object"):
+        hessian(lambda v: None, [1.0])
 
 
 def test_directional_derivative_bad_v():

@@ -52,7 +52,9 @@ def test_trapezoid_exact_for_lines(c0, c1, a, b, n):
 def test_trapezoid_error_on_parabola_is_the_textbook_term():
     # int_0^1 x^2 = 1/3; the trapezoid rule overestimates by h^2/6 = 1/(6 n^2).
     for n in (1, 2, 5, 10):
-        assert trapezoid_rule(np.square, 0.0, 1.0, n) == pytest.approx(1 / 3 + 1 / (6 * n**2))
+        assert trapezoid_rule(np.square, 0.0, 1.0, n) == pytest.approx(
+            1 / 3 + 1 / (6 * n**2), rel=1e-14
+        )
 
 
 @given(c=st.lists(coef, min_size=4, max_size=4), a=limit, b=limit, n=st.integers(1, 10))
@@ -64,7 +66,7 @@ def test_simpson_exact_for_cubics(c, a, b, n):
 
 def test_simpson_not_exact_for_quartic():
     # Simpson on x^4 over [0, 1] with one panel: (0 + 4/16 + 1)/6 = 5/24, not 1/5.
-    assert simpson_rule(lambda x: x**4, 0.0, 1.0, 2) == pytest.approx(5 / 24)
+    assert simpson_rule(lambda x: x**4, 0.0, 1.0, 2) == pytest.approx(5 / 24, rel=1e-14)
 
 
 @pytest.mark.parametrize("n", range(1, 11))
@@ -143,7 +145,7 @@ def test_normalizing_constants_against_closed_forms():
     assert normalizing_constant(lambda x: x * (1 - x) ** 2, 0, 1) == pytest.approx(
         math.gamma(2) * math.gamma(3) / math.gamma(5), rel=1e-12
     )
-    assert normalizing_constant(lambda x: np.exp(-3 * x), 0) == pytest.approx(1 / 3)
+    assert normalizing_constant(lambda x: np.exp(-3 * x), 0) == pytest.approx(1 / 3, rel=1e-12)
 
 
 def test_normal_mass_68_95_997():
@@ -167,25 +169,31 @@ def test_log_normalizing_constant_gamma_function():
 
 def test_log_normalizing_constant_other_limits_and_given_mode():
     ld = stats.norm.logpdf
-    assert log_normalizing_constant(ld, -np.inf, 0.0) == pytest.approx(math.log(0.5))
+    assert log_normalizing_constant(ld, -np.inf, 0.0) == pytest.approx(math.log(0.5), rel=1e-12)
     assert log_normalizing_constant(ld, -1.0, 1.0) == pytest.approx(
-        math.log(math.erf(1 / math.sqrt(2)))
+        math.log(math.erf(1 / math.sqrt(2))), rel=1e-12
     )
     assert log_normalizing_constant(ld, mode=0.0) == pytest.approx(0.0, abs=1e-12)
     # -inf outside the support is allowed (the uniform density on [0, 1]).
     assert log_normalizing_constant(
         lambda x: np.where((x > 0) & (x < 1), 0.0, -np.inf), -2.0, 2.0, mode=0.5
     ) == pytest.approx(0.0, abs=1e-8)
-    assert log_normalizing_constant(lambda x: 0.0, 0.0, 2.0) == pytest.approx(math.log(2))
+    assert log_normalizing_constant(lambda x: 0.0, 0.0, 2.0) == pytest.approx(
+        math.log(2), rel=1e-12
+    )
 
 
 def test_expectation_against_closed_forms_and_quad():
     rate = 2.0
     pdf = lambda x: rate * np.exp(-rate * x)  # noqa: E731
-    assert expectation(lambda x: x, pdf, 0) == pytest.approx(1 / rate)
-    assert expectation(lambda x: (x - 1 / rate) ** 2, pdf, 0) == pytest.approx(1 / rate**2)
+    assert expectation(lambda x: x, pdf, 0) == pytest.approx(1 / rate, rel=1e-12)
+    assert expectation(lambda x: (x - 1 / rate) ** 2, pdf, 0) == pytest.approx(
+        1 / rate**2, rel=1e-12
+    )
     # An unnormalized Gaussian kernel: E[cos X] = exp(-1/2).
-    assert expectation(np.cos, lambda x: np.exp(-(x**2) / 2)) == pytest.approx(math.exp(-0.5))
+    assert expectation(np.cos, lambda x: np.exp(-(x**2) / 2)) == pytest.approx(
+        math.exp(-0.5), rel=1e-12
+    )
     beta = stats.beta(2.0, 5.0)
     ref = si.quad(lambda x: np.sin(x) * beta.pdf(x), 0, 1)[0]
     assert expectation(np.sin, beta.pdf, 0, 1) == pytest.approx(ref, rel=1e-10)
@@ -229,7 +237,7 @@ def test_monte_carlo_error_shrinks_like_inverse_sqrt():
 
 
 def test_confidence_interval_levels():
-    res = MonteCarloResult(2.0, 0.1, 10)
+    res = MonteCarloResult(estimate=2.0, std_error=0.1, n=10)
     lo, hi = res.confidence_interval(0.6827)
     assert (lo, hi) == pytest.approx((1.9, 2.1), abs=1e-4)
     with pytest.raises(ValueError, match=r"`level` must be in \(0, 1\)"):
@@ -276,9 +284,9 @@ def test_importance_sampling_with_proposal_equal_target_is_monte_carlo():
         np.exp, stats.norm.logpdf, normal_sampler, stats.norm.logpdf, 1000, rng=5
     )
     plain = monte_carlo(np.exp, normal_sampler, 1000, rng=5)
-    assert res.ess == pytest.approx(1000)
-    assert res.estimate == pytest.approx(plain.estimate)
-    assert res.std_error == pytest.approx(plain.std_error)
+    assert res.ess == pytest.approx(1000, rel=1e-14)
+    assert res.estimate == pytest.approx(plain.estimate, rel=1e-14)
+    assert res.std_error == pytest.approx(plain.std_error, rel=1e-12)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the bad integrands warn
@@ -562,3 +570,28 @@ def test_laplace_logistic_posterior_converges_to_quadrature_as_data_grow():
         assert plain.log_normalizer == pytest.approx(newton.log_normalizer, abs=1e-6)
         gaps.append(abs(newton.log_normalizer - exact))
     assert gaps[0] > gaps[1] > gaps[2]
+
+
+def test_outputs_of_the_callables_are_checked_with_one_taxonomy():
+    # A wrong dtype is a TypeError and a wrong shape a ValueError, as in calcml.differentiate.
+    with pytest.raises(TypeError, match=r"`f` must return real numbers, got dtype <U1"):
+        trapezoid_rule(lambda x: np.full(x.shape, "a"), 0.0, 1.0, 4)
+    with pytest.raises(TypeError, match=r"`log_density` must return real numbers"):
+        log_normalizing_constant(lambda x: np.full(x.shape, "a"))
+    with pytest.raises(TypeError, match=r"`log_target` must return real numbers"):
+        importance_sampling(
+            np.exp, lambda x: x.astype(str), normal_sampler, stats.norm.logpdf, 10, rng=0
+        )
+    with pytest.raises(TypeError, match=r"`log_density` must return real numbers, got dtype"):
+        laplace_approximation(lambda x: "a", [0.0])
+    with pytest.raises(ValueError, match=r"`log_density` must return a scalar, got shape \(2,\)"):
+        laplace_approximation(lambda x: -(x**2), [0.0, 1.0])
+    ell = lambda x: -0.5 * float(x @ x)  # noqa: E731
+    with pytest.raises(ValueError, match=r"`grad` must return 2 values, got shape \(3,\)"):
+        laplace_approximation(ell, [1.0, 1.0], grad=lambda x: np.zeros(3))
+    with pytest.raises(ValueError, match=r"`hess` must return a \(2, 2\) matrix, got shape \(2,\)"):
+        laplace_approximation(ell, [1.0, 1.0], grad=lambda x: -x, hess=lambda x: np.ones(2))
+    with pytest.raises(TypeError, match=r"positional"):
+        ImportanceSamplingResult(1.0, 0.1, 10, 5.0)  # keyword-only fields
+    with pytest.raises(TypeError, match=r"missing 1 required keyword-only argument: 'ess'"):
+        ImportanceSamplingResult(estimate=1.0, std_error=0.1, n=10)  # no placeholder default

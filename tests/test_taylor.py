@@ -204,7 +204,7 @@ def test_error_shrinks_like_h_to_the_k_plus_1(f, x0: float, k: int) -> None:
 def test_remainder_bound_closed_form() -> None:
     b = remainder_bound(2.0, [-1.0, 0.0, 0.5, 2.0], 0.0, 2)
     np.testing.assert_allclose(b, 2.0 * np.abs([-1.0, 0.0, 0.5, 2.0]) ** 3 / 6, rtol=1e-14)
-    assert isinstance(remainder_bound(1.0, 0.5, 0.0, 0), np.floating)
+    assert type(remainder_bound(1.0, 0.5, 0.0, 0)) is float  # the package's scalar rule
     np.testing.assert_array_equal(remainder_bound(0.0, [1.0, 2.0], 0.0, 3), [0.0, 0.0])
     assert remainder_bound(1.0, [1.0, 2.0], 0.0, 400).tolist() == [0.0, 0.0]  # no overflow
     assert remainder_bound(1e300, 100.0, 0.0, 150) == math.inf  # overflow is inf, silently
@@ -267,8 +267,12 @@ def test_quadratic_model_is_exact_for_a_quadratic() -> None:
     q = quadratic_model(f, [0.1, -0.2, 0.3], grad=lambda x: a @ x + b, hess=lambda x: a)
     assert isinstance(q, QuadraticModel)
     pts = rng.normal(size=(5, 3))
-    np.testing.assert_allclose(q(pts), [f(p) for p in pts], rtol=1e-12)
-    assert isinstance(q(pts[0]), float)
+    # The variables run along the first axis, as in symbolic.lambdify and f itself.
+    np.testing.assert_allclose(q(pts.T), [f(p) for p in pts], rtol=1e-12)
+    assert type(q(pts[0])) is float
+    grid = rng.normal(size=(3, 4, 2))
+    expected = [[f(grid[:, i, j]) for j in range(2)] for i in range(4)]
+    np.testing.assert_allclose(q(grid), expected, rtol=1e-12)
 
 
 def test_quadratic_model_error_is_third_order() -> None:
@@ -387,19 +391,23 @@ def test_quadratic_model_bad_input() -> None:
         quadratic_model(rosen, np.eye(2))
     with pytest.raises(TypeError, match=r"`f` must be callable"):
         quadratic_model(None, [1.0, 2.0])  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"`grad` must return shape \(2,\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"`grad` must return shape \(2,\), got shape \(3,\)"):
         quadratic_model(rosen, [1.0, 2.0], grad=lambda x: np.zeros(3), hess=rosen_hess)
-    with pytest.raises(ValueError, match=r"`hess` must return shape \(2, 2\), got \(2,\)"):
+    with pytest.raises(ValueError, match=r"`hess` must return shape \(2, 2\), got shape \(2,\)"):
         quadratic_model(rosen, [1.0, 2.0], grad=rosen_grad, hess=lambda x: np.zeros(2))
     with pytest.raises(TypeError, match=r"`hess` must be callable"):
         quadratic_model(rosen, [1.0, 2.0], grad=rosen_grad, hess=np.eye(2))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"not finite at `x0`"):
         quadratic_model(lambda x: math.inf, [1.0, 2.0], grad=rosen_grad, hess=rosen_hess)
     q = quadratic_model(rosen, [1.0, 2.0], grad=rosen_grad, hess=rosen_hess)
-    with pytest.raises(ValueError, match=r"`x` must have last dimension 2, got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"`x` must have first axis of length 2, got shape \(3,\)"):
         q([1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match=r"`x` must have last dimension 2, got shape \(\)"):
+    with pytest.raises(ValueError, match=r"`x` must have first axis of length 2, got shape \(\)"):
         q(1.0)
+    with pytest.raises(TypeError, match=r"`f` must return real numbers, got dtype <U1"):
+        quadratic_model(lambda x: "a", [1.0, 2.0], grad=rosen_grad, hess=rosen_hess)
+    with pytest.raises(ValueError, match=r"`f` must return a scalar, got shape \(2,\)"):
+        quadratic_model(lambda x: x, [1.0, 2.0], grad=rosen_grad, hess=rosen_hess)
 
 
 def test_point_without_a_short_fraction_is_used_exactly() -> None:

@@ -105,13 +105,15 @@ def _visit_displaymath(self: Any, node: Any) -> None:
 
 def _check_node(app: Any) -> None:
     """Fail an HTML build early, with the fix, when Node or the local MathJax is missing."""
-    if _is_html(app) and (shutil.which("node") is None
-                          or not (MATHJAX_SOURCE / "package.json").is_file()):
+    if _is_html(app) and (
+        shutil.which("node") is None or not (MATHJAX_SOURCE / "package.json").is_file()
+    ):
         from sphinx.errors import ExtensionError
 
         raise ExtensionError(
             f"Node.js and MathJax 3 at {MATHJAX_SOURCE} are needed to typeset the math: "
-            "install nodejs and run 'npm ci' (make book does)")
+            "install nodejs and run 'npm ci' (make book does)"
+        )
 
 
 class MathError(Exception):
@@ -136,8 +138,12 @@ def prerender_math(pages: list[Path], macros: dict[str, Any] | None = None) -> i
     with tempfile.TemporaryDirectory() as tmp:
         macros_file = Path(tmp, "macros.json")
         macros_file.write_text(json.dumps(macros), encoding="utf-8")
-        proc = subprocess.run([node, str(PRERENDER), str(macros_file), *map(str, pages)],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [node, str(PRERENDER), str(macros_file), *map(str, pages)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     errors = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0:
         lines = [f"{e['page']}: {e['error']} in: {e['tex']}" for e in errors]
@@ -154,8 +160,9 @@ def _build_finished(app: Any, exception: Exception | None) -> None:
 
     outdir = Path(app.outdir)
     # Every page of the site; pages typeset by an earlier (incremental) build are skipped.
-    pages = sorted(p for p in outdir.rglob("*.html")
-                   if not p.relative_to(outdir).parts[0].startswith("_"))
+    pages = sorted(
+        p for p in outdir.rglob("*.html") if not p.relative_to(outdir).parts[0].startswith("_")
+    )
     start = time.perf_counter()
     try:
         count = prerender_math(pages)
@@ -166,13 +173,15 @@ def _build_finished(app: Any, exception: Exception | None) -> None:
         ]
         raise ExtensionError("\n".join(lines) or f"typesetting the math failed: {err}") from None
     logging.getLogger(__name__).info(
-        f"typeset {count} formulas in {time.perf_counter() - start:.1f} s (MathJax 3, SVG)")
+        f"typeset {count} formulas in {time.perf_counter() - start:.1f} s (MathJax 3, SVG)"
+    )
 
 
 DESCRIPTION_LENGTH = 160
 GENERATED_PAGES = {"genindex": "Index", "search": "Search"}
 _META_DESCRIPTION = re.compile(
-    r"""<meta\s[^>]*name=["']description["'][^>]*content=["']([^"']*)["']""", re.I)
+    r"""<meta\s[^>]*name=["']description["'][^>]*content=["']([^"']*)["']""", re.I
+)
 
 
 def describe(doctree: Any, max_len: int = DESCRIPTION_LENGTH) -> str:
@@ -184,8 +193,16 @@ def describe(doctree: Any, max_len: int = DESCRIPTION_LENGTH) -> str:
     """
     from docutils import nodes
 
-    skip = (nodes.Admonition, nodes.table, nodes.figure, nodes.caption, nodes.footnote,
-            nodes.citation, nodes.field_list, nodes.topic)
+    skip = (
+        nodes.Admonition,
+        nodes.table,
+        nodes.figure,
+        nodes.caption,
+        nodes.footnote,
+        nodes.citation,
+        nodes.field_list,
+        nodes.topic,
+    )
     sentences: list[str] = []
     for para in doctree.findall(nodes.paragraph):
         parent, inside = para.parent, False
@@ -198,8 +215,11 @@ def describe(doctree: Any, max_len: int = DESCRIPTION_LENGTH) -> str:
         for node in list(marked.findall(nodes.math)):
             node.replace_self(nodes.Text("\ue000"))
         text = " ".join(marked.astext().split())
-        sentences += [s for s in re.split(r"(?<=[.!?])\s+", text)
-                      if s and "\ue000" not in s and not s.endswith(":")]
+        sentences += [
+            s
+            for s in re.split(r"(?<=[.!?])\s+", text)
+            if s and "\ue000" not in s and not s.endswith(":")
+        ]
         if sum(len(s) + 1 for s in sentences) >= max_len:
             break
     out = ""
@@ -212,8 +232,9 @@ def describe(doctree: Any, max_len: int = DESCRIPTION_LENGTH) -> str:
     return out
 
 
-def _page_description(app: Any, pagename: str, templatename: str, context: dict[str, Any],
-                      doctree: Any) -> None:
+def _page_description(
+    app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     """Give every page a ``<meta name="description">`` and the same ``og:description``.
 
     A page can set its own in its front matter (``html_meta: {description: ...}``);
@@ -230,21 +251,25 @@ def _page_description(app: Any, pagename: str, templatename: str, context: dict[
         title = re.sub(r"<[^>]+>", "", html.unescape(context.get("title") or "")).strip()
         book = app.config.html_title or app.config.project
         description = (describe(doctree) if doctree is not None else "") or (
-            f"{title or GENERATED_PAGES.get(pagename, pagename)} page of the open textbook {book}.")
+            f"{title or GENERATED_PAGES.get(pagename, pagename)} page of the open textbook {book}."
+        )
         context["metatags"] = (
-            metatags + f'<meta name="description" content="{html.escape(description)}" />\n')
+            metatags + f'<meta name="description" content="{html.escape(description)}" />\n'
+        )
     context["meta"] = {**(context.get("meta") or {}), "og:description": description}
 
 
-def _fix_citation_roles(app: Any, pagename: str, templatename: str, context: dict[str, Any],
-                        doctree: Any) -> None:
+def _fix_citation_roles(
+    app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     """Docutils marks a bibliography up as ``role="list"`` holding entries with the
     deprecated ``role="doc-biblioentry"``; a list must hold list items (axe-core:
     aria-required-children, critical). The entries become ``role="listitem"``."""
     body = context.get("body")
     if _is_html(app) and isinstance(body, str) and 'role="doc-biblioentry"' in body:
-        context["body"] = re.sub(r'(<div class="citation"[^>]*) role="doc-biblioentry"',
-                                 r'\1 role="listitem"', body)
+        context["body"] = re.sub(
+            r'(<div class="citation"[^>]*) role="doc-biblioentry"', r'\1 role="listitem"', body
+        )
 
 
 _LENGTH = re.compile(r"([\d.]+)\s*(px|pt|in|cm|mm)?$")
@@ -277,8 +302,9 @@ def image_size(path: Path) -> tuple[int, int] | None:
     return (round(w), round(h)) if w > 0 and h > 0 else None
 
 
-def _size_images(app: Any, pagename: str, templatename: str, context: dict[str, Any],
-                 doctree: Any) -> None:
+def _size_images(
+    app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     """Give each figure ``width``/``height`` attributes from its file, so the browser
     reserves its box before it loads: no layout shift (Lighthouse CLS); CSS scales it."""
     body = context.get("body")
@@ -301,8 +327,9 @@ def _size_images(app: Any, pagename: str, templatename: str, context: dict[str, 
     context["body"] = re.sub(r"<img\b[^>]*>", add_size, body)
 
 
-def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict[str, Any],
-                    doctree: Any) -> None:
+def _dedupe_scripts(
+    app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     """Drop repeated inline scripts. sphinx-thebe and sphinx-togglebutton are set up
     twice (by Jupyter Book and by sphinx-book-theme) and each adds its inline script
     again; the second ``const THEBE_JS_URL`` is a SyntaxError on every page."""
@@ -334,5 +361,9 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("html-page-context", _size_images)
     # env_version: bumped when the pages this extension writes change, so that an
     # incremental build writes every page again.
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.0",
-            "env_version": 7}
+    return {
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+        "version": "1.0",
+        "env_version": 7,
+    }

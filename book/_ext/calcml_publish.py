@@ -49,30 +49,44 @@ def _config_inited(app: Any, config: Any) -> None:
         options = dict(config.html_theme_options or {})
         links = list(options.get("icon_links") or [])
         if not any(link.get("url") == url for link in links):
-            links.append({"name": PDF_TEXT, "url": url, "icon": "fa-solid fa-file-pdf",
-                          "type": "fontawesome"})
+            links.append(
+                {
+                    "name": PDF_TEXT,
+                    "url": url,
+                    "icon": "fa-solid fa-file-pdf",
+                    "type": "fontawesome",
+                }
+            )
         options["icon_links"] = links
         config.html_theme_options = options
 
 
-def _page_context(app: Any, pagename: str, templatename: str, context: dict[str, Any],
-                  doctree: Any) -> None:
+def _page_context(
+    app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     buttons = context.get("header_buttons") or []
     url = pdf_url(app.config) or context["pathto"](PDF_NAME, 1)
     for group in buttons:
         if group.get("label") == "download-buttons":
-            group["buttons"].append({
-                "type": "link", "url": url, "text": PDF_NAME, "icon": "fas fa-book",
-                "tooltip": "Download the whole book as a PDF",
-                "label": "download-book-pdf-button"})
+            group["buttons"].append(
+                {
+                    "type": "link",
+                    "url": url,
+                    "text": PDF_NAME,
+                    "icon": "fas fa-book",
+                    "tooltip": "Download the whole book as a PDF",
+                    "label": "download-book-pdf-button",
+                }
+            )
     theme = app.config.html_theme_options or {}
     colab = (theme.get("launch_buttons") or {}).get("colab_url", "")
     repo_url = theme.get("repository_url", "")
     for group in buttons:
         for button in group.get("buttons", []) if group.get("type") == "group" else []:
             if button.get("text") == "Colab" and colab and repo_url:
-                target = colab_notebook_url(colab, repo_url, app.config.calcml_notebooks_branch,
-                                            pagename)
+                target = colab_notebook_url(
+                    colab, repo_url, app.config.calcml_notebooks_branch, pagename
+                )
                 if target:
                     button["url"] = target
 

@@ -3,6 +3,23 @@
 Each submodule belongs to one chapter of the book and is imported on first use,
 so ``import calcml`` is cheap and ``calcml.differentiate.derivative`` just works.
 
+Conventions shared by every module:
+
+- **Scalars.** A numeric result of shape ``()`` is a Python ``float`` (an
+  integral, an error, a derivative at a scalar ``x``, a Jacobian of a scalar
+  function of a scalar); every other numeric result is a float64 NumPy array.
+  No function returns a NumPy scalar or a 0-d array.
+- **Shapes.** A Jacobian has shape ``f(x).shape + x.shape`` and a Hessian
+  ``x.shape + x.shape``, as in JAX. Functions of several variables take them
+  along the first axis: ``x[i]`` is the ``i``-th variable.
+- **Randomness.** Every function that draws random numbers takes a keyword
+  ``rng``: ``None`` (fresh entropy), an integer seed or a
+  :class:`numpy.random.Generator`, as :func:`numpy.random.default_rng` accepts.
+- **Errors.** A wrong type is a ``TypeError``, a wrong value a ``ValueError``;
+  the message names the parameter in backticks.
+- **Results.** Iterative procedures return frozen dataclasses that use SciPy's
+  names where they apply (``x``, ``fun``, ``nit``, ``success``, ``message``).
+
 Book: https://calcml.github.io/calculus-for-ml/
 """
 
@@ -11,7 +28,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 
 #: The chapter modules, in book order, plus the shared helpers.
 __all__ = [

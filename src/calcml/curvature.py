@@ -1,38 +1,43 @@
 """Hessians and curvature: critical points, Newton's method and sharpness.
 
-The functions take callables (a gradient, a Hessian, a Hessian-vector product)
-rather than computing derivatives themselves, so they work with closed forms,
-finite differences (:mod:`calcml.differentiate`) and automatic differentiation
+The second-derivative test (:func:`classify_critical_point`), the condition
+number, a multi-start search for critical points, power iteration for the
+sharpness (:func:`top_eigenvalue`), and two optimisers that the curvature
+explains: Newton's method and gradient descent. The functions take callables
+(a gradient, a Hessian, a Hessian-vector product) rather than computing
+derivatives themselves, so they work with closed forms, finite differences
+(:mod:`calcml.differentiate`) and automatic differentiation
 (:mod:`calcml.autodiff`) alike.
-
-Book: https://calcml.github.io/calculus-for-ml/book/hessian_and_curvature.html
 """
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
+from scipy import optimize
 
-from calcml._hessian_analysis import (
-    _EPS,
-    EigenResult,
-    Vector,
-    _as_hessian,
-    _call_vector,
-    _check_tol,
-    classify_critical_point,
-    condition_number,
-    find_critical_points,
-    top_eigenvalue,
+from calcml._validation import (
+    EPS,
+    Seed,
+    as_finite_array,
+    check_callable,
+    check_finite_scalar,
+    check_int,
+    check_nonnegative,
+    check_rng,
+    documented_in,
+    real_output,
+    scalar_output,
+    with_book_link,
 )
 
-# Re-exported so that `calcml.curvature.SYMMETRY_RTOL` still names the tolerance.
-from calcml._hessian_analysis import SYMMETRY_RTOL as SYMMETRY_RTOL
-from calcml._validation import as_finite_array, check_callable, check_finite_scalar, check_int
+__doc__ = with_book_link(__doc__, "hessian_and_curvature")
 
 __all__ = [
     "EigenResult",
@@ -45,8 +50,280 @@ __all__ = [
     "top_eigenvalue",
 ]
 
+#: A Hessian may be asymmetric by this much relative to its largest entry
+#: (finite-difference Hessians are symmetric only up to their error).
+SYMMETRY_RTOL = 1e-6
 
-@dataclass(frozen=True)
+Vector = NDArray[np.float64]
+
+
+@documented_in("hessian_and_curvature", "hessian-vector-products")
+@dataclass(frozen=True, kw_only=True)
+class EigenResult:
+    """The outcome of :func:`top_eigenvalue`.
+
+    Attributes
+    ----------
+    value, vector : float, ndarray
+        The eigenvalue of largest magnitude (a Rayleigh quotient) and a unit eigenvector.
+    nit : int
+        The number of Hessian-vector products used.
+    residual : float
+        ``norm(H v - value * v)``, an error bound for ``value``.
+    success, message : bool, str
+        Whether ``residual <= tol * abs(value)``; why the iteration stopped.
+    """
+
+    value: float
+    vector: Vector
+    nit: int
+    residual: float
+    success: bool
+    message: str
+
+
+def _as_hessian(hessian: ArrayLike, name: str = "hessian") -> Vector:
+    """Check that ``hessian`` is a finite, square, symmetric matrix; return its symmetric part."""
+    try:
+        H = np.asarray(hessian)
+    except Exception as exc:  # ragged nested sequences
+        raise TypeError(f"`{name}` must be an array of numbers: {exc}") from None
+    if H.dtype.kind not in "biuf":
+        raise TypeError(f"`{name}` must contain real numbers, got dtype {H.dtype}")
+    H = H.astype(np.float64)
+    if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` must be a square (n, n) matrix with n >= 1, got shape {H.shape}"
+        )
+    if not np.all(np.isfinite(H)):
+        raise ValueError(f"`{name}` must be finite; the {H.shape} matrix has NaN or inf entries")
+    asym = float(np.max(np.abs(H - H.T)))
+    scale = float(np.max(np.abs(H)))
+    if asym > SYMMETRY_RTOL * scale:
+        raise ValueError(
+            f"`{name}` must be symmetric: max |H - H.T| = {asym:.3g} exceeds "
+            f"{SYMMETRY_RTOL:g} * max |H| = {SYMMETRY_RTOL * scale:.3g}"
+        )
+    return (H + H.T) / 2
+
+
+@documented_in("hessian_and_curvature", "critical-points")
+def classify_critical_point(hessian: ArrayLike, *, tol: float | None = None) -> str:
+    """Classify a critical point by the signs of the Hessian's eigenvalues.
+
+    Parameters
+    ----------
+    hessian : array_like, shape (n, n)
+        The Hessian at a point where the gradient vanishes; symmetric up to
+        ``SYMMETRY_RTOL`` times its largest entry.
+    tol : float, optional
+        Eigenvalues with absolute value ``<= tol`` count as zero. The default,
+        ``max|eigenvalue| * n * eps``, is the one :func:`numpy.linalg.matrix_rank`
+        uses; pass a larger one for Hessians with a truncation error (finite
+        differences).
+
+    Returns
+    -------
+    str
+        ``"saddle"`` if there are eigenvalues of both signs (zero ones or not),
+        else ``"degenerate"`` if one is zero, else ``"minimum"`` (all positive) or
+        ``"maximum"`` (all negative).
+
+    Examples
+    --------
+    >>> classify_critical_point([[2.0, 0.0], [0.0, 2.0]])
+    'minimum'
+    >>> classify_critical_point([[2.0, 0.0], [0.0, -2.0]])
+    'saddle'
+    >>> classify_critical_point([[0.0, 0.0], [0.0, 0.0]])  # the monkey saddle at 0
+    'degenerate'
+    """
+    H = _as_hessian(hessian)
+    eig = np.linalg.eigvalsh(H)
+    if tol is None:
+        threshold = float(np.max(np.abs(eig))) * H.shape[0] * EPS
+    else:
+        threshold = check_nonnegative(tol, "tol")
+    positive, negative = eig > threshold, eig < -threshold
+    if positive.any() and negative.any():
+        return "saddle"
+    if not np.all(positive | negative):
+        return "degenerate"
+    return "minimum" if positive.all() else "maximum"
+
+
+@documented_in("hessian_and_curvature", "newton-vs-gradient-descent")
+def condition_number(hessian: ArrayLike) -> float:
+    """Return the 2-norm condition number ``max|eigenvalue| / min|eigenvalue|``.
+
+    For a positive definite Hessian this is ``kappa = L / mu``, the ratio of the
+    largest to the smallest curvature; ``inf`` for a singular matrix.
+
+    Examples
+    --------
+    >>> condition_number([[100.0, 0.0], [0.0, 1.0]])
+    100.0
+    >>> condition_number([[1.0, 0.0], [0.0, 0.0]])
+    inf
+    """
+    magnitudes = np.abs(np.linalg.eigvalsh(_as_hessian(hessian)))
+    smallest = float(magnitudes.min())
+    return float("inf") if smallest == 0.0 else float(magnitudes.max()) / smallest
+
+
+@documented_in("hessian_and_curvature", "critical-points")
+def find_critical_points(
+    grad: Callable[[Vector], ArrayLike],
+    bounds: ArrayLike,
+    *,
+    starts: int | ArrayLike = 32,
+    rng: Seed = None,
+    hess: Callable[[Vector], ArrayLike] | None = None,
+    gtol: float = 1e-8,
+) -> Vector:
+    """Find the critical points of ``f`` in a box: roots of its gradient from many starts.
+
+    Each start is polished by :func:`scipy.optimize.root`; roots with
+    ``norm(grad(x)) <= gtol`` inside ``bounds`` are kept, and points closer than
+    ``1e-6 * max(1, widest side)`` are merged.
+
+    Parameters
+    ----------
+    grad : callable
+        ``grad(x) -> ndarray of shape (n,)``.
+    bounds : array_like, shape (n, 2)
+        ``[lower, upper]`` for each coordinate, ``lower < upper``.
+    starts : int or array_like of shape (m, n), optional
+        How many uniformly random starts in the box, or the starts themselves.
+    rng : None, int or numpy.random.Generator, optional
+        Source of the random starts, as :func:`numpy.random.default_rng` accepts it:
+        ``None`` draws fresh entropy, an int seeds a new generator. Pass a seed
+        for reproducible results.
+    hess : callable, optional
+        The Hessian (the Jacobian of ``grad``), passed to the root finder.
+    gtol : float, optional
+        The largest gradient norm accepted at a root.
+
+    Returns
+    -------
+    ndarray, shape (k, n)
+        The distinct critical points found, in lexicographic order (``k`` may be 0).
+
+    Examples
+    --------
+    >>> grad = lambda x: np.array([3 * x[0] ** 2 - 1, 2 * x[1]])  # f = x^3 - x + y^2
+    >>> find_critical_points(grad, [[-2, 2], [-2, 2]], starts=8, rng=0).round(6) + 0.0
+    array([[-0.57735,  0.     ],
+           [ 0.57735,  0.     ]])
+    """
+    check_callable(grad, "grad")
+    if hess is not None:
+        check_callable(hess, "hess")
+    box = as_finite_array(bounds, "bounds")
+    if box.ndim != 2 or box.shape[1] != 2 or box.shape[0] == 0:
+        raise ValueError(f"`bounds` must have shape (n, 2), got shape {box.shape}")
+    lower, upper = box[:, 0], box[:, 1]
+    if np.any(lower >= upper):
+        raise ValueError(f"`bounds` needs lower < upper in every row, got {box.tolist()}")
+    n = box.shape[0]
+    gtol = check_nonnegative(gtol, "gtol")
+    if isinstance(starts, numbers.Integral) and not isinstance(starts, bool):
+        m = check_int(starts, "starts", minimum=1)
+        generator = check_rng(rng)
+        points = lower + (upper - lower) * generator.random((m, n))
+    else:
+        points = as_finite_array(starts, "starts")
+        if points.ndim != 2 or points.shape[1] != n or points.shape[0] == 0:
+            raise ValueError(
+                f"`starts` must be an int or an (m, {n}) array, got shape {points.shape}"
+            )
+    real_output(grad(points[0]), "grad", shape=(n,))  # fail early on a wrong output shape
+
+    def fun(x: Vector) -> Vector:  # the root finder may wander off to inf: stop it there
+        return real_output(grad(x), "grad", shape=(n,)) if np.all(np.isfinite(x)) else x * np.nan
+
+    jac = None if hess is None else (lambda x: np.asarray(hess(x), dtype=np.float64))
+    merge = 1e-6 * max(1.0, float(np.max(upper - lower)))
+    found: list[Vector] = []
+    for x0 in points:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            x = optimize.root(fun, x0, jac=jac).x
+            g = fun(x)
+        inside = bool(np.all(np.isfinite(x)) and np.all((x >= lower) & (x <= upper)))
+        if not inside or not np.linalg.norm(g) <= gtol:
+            continue
+        if all(np.linalg.norm(x - y) > merge for y in found):
+            found.append(x)
+    result = np.array(found, dtype=np.float64).reshape(-1, n)
+    return result[np.lexsort(result.T[::-1])]
+
+
+@documented_in("hessian_and_curvature", "hessian-vector-products")
+def top_eigenvalue(
+    hvp: Callable[[Vector], ArrayLike],
+    n: int,
+    *,
+    iters: int = 1000,
+    tol: float = 1e-8,
+    rng: Seed = None,
+) -> EigenResult:
+    """The eigenvalue of largest magnitude of a symmetric ``H``, from products ``H v`` alone.
+
+    Power iteration: ``v <- H v / norm(H v)`` from a random unit vector, with the
+    Rayleigh quotient ``v . H v`` as the estimate. Near a minimum ``H`` is positive
+    semidefinite and this is ``lambda_max``, the *sharpness* of the loss. The error
+    shrinks like ``(lambda_2 / lambda_1) ** k``.
+
+    Parameters
+    ----------
+    hvp, n : callable, int
+        ``hvp(v) -> H v`` for ``v`` of shape ``(n,)``, and ``n >= 1``.
+    iters, tol : int, float, optional
+        Stop after ``iters >= 1`` products or when ``norm(H v - value * v) <= tol * abs(value)``.
+    rng : None, int or numpy.random.Generator, optional
+        Source of the random start, as :func:`numpy.random.default_rng` accepts it
+        (``None``: fresh entropy).
+
+    Returns
+    -------
+    EigenResult
+
+    Examples
+    --------
+    >>> H = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> res = top_eigenvalue(lambda v: H @ v, 2, rng=0)
+    >>> round(res.value, 10), res.success
+    (3.0, True)
+    """
+    check_callable(hvp, "hvp")
+    n = check_int(n, "n", minimum=1)
+    iters = check_int(iters, "iters", minimum=1)
+    tol = check_nonnegative(tol, "tol")
+    v = check_rng(rng).standard_normal(n)
+    v /= np.linalg.norm(v)
+    value, residual = 0.0, np.inf
+    for k in range(1, iters + 1):
+        w = real_output(hvp(v), "hvp", shape=(n,))
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"`hvp` returned non-finite values at product {k}")
+        value = float(v @ w)
+        residual = float(np.linalg.norm(w - value * v))
+        size = float(np.linalg.norm(w))
+        if residual <= tol * abs(value) or size == 0.0:
+            message = f"converged: residual {residual:.3g} <= tol * |value| after {k} products"
+            return EigenResult(
+                value=value, vector=v, nit=k, residual=residual, success=True, message=message
+            )
+        v = w / size
+    message = f"maximum number of products ({iters}) reached"
+    return EigenResult(
+        value=value, vector=v, nit=iters, residual=residual, success=False, message=message
+    )
+
+
+@documented_in("hessian_and_curvature", "newton-vs-gradient-descent")
+@dataclass(frozen=True, kw_only=True)
 class MinimizeResult:
     """The outcome of :func:`newton` or :func:`gradient_descent`.
 
@@ -56,31 +333,20 @@ class MinimizeResult:
         The last iterate, ``f(x)`` and ``norm(grad(x))`` (``nan`` if not finite).
     nit : int
         The number of steps taken (at most ``maxiter``).
-    converged, message : bool, str
+    success, message : bool, str
         Whether ``grad_norm <= tol``; why the iteration stopped.
     history, values : ndarray
         The iterates, shape ``(nit + 1, n)`` (``history[0]`` is ``x0``), and ``f`` at each.
-
-    Book: https://calcml.github.io/calculus-for-ml/book/hessian_and_curvature.html#newton-vs-gradient-descent
     """
 
     x: Vector
     fun: float
     grad_norm: float
     nit: int
-    converged: bool
+    success: bool
     message: str
     history: Vector
     values: Vector
-
-
-def _call_scalar(f: Callable[..., Any], x: Vector) -> float:
-    out = np.asarray(f(x))
-    if out.size != 1 or out.dtype.kind not in "biuf":
-        raise ValueError(
-            f"`f` must return a real scalar, got shape {out.shape} and dtype {out.dtype}"
-        )
-    return float(out.reshape(()))
 
 
 def _as_point(x0: ArrayLike) -> Vector:
@@ -103,19 +369,19 @@ def _minimize(
     check_callable(grad, "grad")
     x = _as_point(x0)
     n = x.size
-    tol = _check_tol(tol)
+    tol = check_nonnegative(tol, "tol")
     maxiter = check_int(maxiter, "maxiter", minimum=1)
-    history, values = [x], [_call_scalar(f, x)]
-    message, converged, gnorm = f"maximum number of iterations ({maxiter}) reached", False, np.nan
+    history, values = [x], [scalar_output(f(x), "f")]
+    message, success, gnorm = f"maximum number of iterations ({maxiter}) reached", False, np.nan
     k = 0
     while True:
-        g = _call_vector(grad, x, "grad", n)
+        g = real_output(grad(x), "grad", shape=(n,))
         gnorm = float(np.linalg.norm(g)) if np.all(np.isfinite(g)) else np.nan
         if not np.isfinite(values[-1]) or not np.isfinite(gnorm):
             message = f"non-finite f or gradient at iteration {k}: the iteration diverged"
             break
         if gnorm <= tol:
-            message, converged = f"converged: gradient norm {gnorm:.3g} <= tol = {tol:g}", True
+            message, success = f"converged: gradient norm {gnorm:.3g} <= tol = {tol:g}", True
             break
         if k == maxiter:
             break
@@ -125,19 +391,20 @@ def _minimize(
             break
         x, k = x + p, k + 1
         history.append(x)
-        values.append(_call_scalar(f, x))
+        values.append(scalar_output(f(x), "f"))
     return MinimizeResult(
         x=x,
         fun=values[-1],
         grad_norm=gnorm,
         nit=len(history) - 1,
-        converged=converged,
+        success=success,
         message=message,
         history=np.array(history),
         values=np.array(values),
     )
 
 
+@documented_in("hessian_and_curvature", "newton-vs-gradient-descent")
 def newton(
     f: Callable[[Vector], Any],
     x0: ArrayLike,
@@ -172,7 +439,7 @@ def newton(
     Returns
     -------
     MinimizeResult
-        A pure Newton step meeting a singular Hessian stops with ``converged=False``
+        A pure Newton step meeting a singular Hessian stops with ``success=False``
         and a message saying so.
 
     Examples
@@ -180,10 +447,8 @@ def newton(
     >>> A = np.array([[3.0, 1.0], [1.0, 2.0]]); b = np.array([1.0, -1.0])
     >>> res = newton(lambda x: 0.5 * x @ A @ x - b @ x, [5.0, 5.0],
     ...              grad=lambda x: A @ x - b, hess=lambda x: A)
-    >>> res.nit, res.converged, np.allclose(res.x, np.linalg.solve(A, b))
+    >>> res.nit, res.success, np.allclose(res.x, np.linalg.solve(A, b))
     (1, True, True)
-
-    Book: https://calcml.github.io/calculus-for-ml/book/hessian_and_curvature.html#newton-vs-gradient-descent
     """
     check_callable(hess, "hess")
     delta = None
@@ -203,7 +468,7 @@ def newton(
         eig, Q = np.linalg.eigh(_as_hessian(raw, "hess(x)"))
         if delta is None:
             smallest = float(np.min(np.abs(eig)))
-            if smallest <= float(np.max(np.abs(eig))) * x.size * _EPS:
+            if smallest <= float(np.max(np.abs(eig))) * x.size * EPS:
                 return None, (
                     f"singular Hessian at iteration {k} (smallest |eigenvalue| "
                     f"{smallest:.3g}): the Newton step is undefined; pass `damping`"
@@ -212,12 +477,12 @@ def newton(
         shift = max(0.0, delta - float(eig[0]))
         p = -Q @ ((Q.T @ g) / (eig + shift))
         slope = float(g @ p)
-        if abs(slope) <= 10 * _EPS * abs(fx):  # f cannot resolve the decrease: trust Newton
+        if abs(slope) <= 10 * EPS * abs(fx):  # f cannot resolve the decrease: trust Newton
             return p, ""
         t = 1.0
         with np.errstate(all="ignore"):
             for _ in range(60):
-                trial = _call_scalar(f, x + t * p)
+                trial = scalar_output(f(x + t * p), "f")
                 if trial <= fx + 1e-4 * t * slope and trial < fx:  # Armijo, and real progress
                     return t * p, ""
                 t /= 2
@@ -226,6 +491,7 @@ def newton(
     return _minimize(f, x0, grad, step, tol, maxiter)
 
 
+@documented_in("hessian_and_curvature", "newton-vs-gradient-descent")
 def gradient_descent(
     f: Callable[[Vector], Any],
     x0: ArrayLike,
@@ -255,15 +521,13 @@ def gradient_descent(
     Returns
     -------
     MinimizeResult
-        A diverging iteration stops with ``converged=False`` at the first non-finite value.
+        A diverging iteration stops with ``success=False`` at the first non-finite value.
 
     Examples
     --------
     >>> res = gradient_descent(lambda x: x @ x, [1.0, -2.0], grad=lambda x: 2 * x, step=0.25)
-    >>> res.converged, res.nit, res.x  # the error halves at every step
+    >>> res.success, res.nit, res.x  # the error halves at every step
     (True, 29, array([ 1.86264515e-09, -3.72529030e-09]))
-
-    Book: https://calcml.github.io/calculus-for-ml/book/hessian_and_curvature.html#newton-vs-gradient-descent
     """
     eta = check_finite_scalar(step, "step")
     if eta <= 0:

@@ -1,10 +1,11 @@
 """One figure style for the whole book.
 
-Every page calls :func:`use_book_style` once (importing this module does it).
-The style gives white, opaque figures that stay readable in the theme's dark
-mode, the colour-blind-safe Okabe–Ito palette, labelled axes, and SVG output
-with a fixed hash salt so two builds write byte-identical figures. A PDF copy
-of every figure is kept for the LaTeX (PDF) build.
+Every page calls :func:`use_book_style` once, in its import cell; importing
+this module changes nothing in matplotlib's global state. The style gives
+white, opaque figures that stay readable in the theme's dark mode, the
+colour-blind-safe Okabe–Ito palette, labelled axes, and SVG output with a fixed
+hash salt so two builds write byte-identical figures. A PDF copy of every
+figure is kept for the LaTeX (PDF) build.
 
 Book: :doc:`/book/intro` (section "How the figures are made").
 """
@@ -31,8 +32,8 @@ __all__ = [
     "use_book_style",
 ]
 
-#: Okabe and Ito's colour-blind-safe palette (black first, yellow last: it is
-#: the least visible on white).
+#: Okabe and Ito's colour-blind-safe palette, in the order the book uses it;
+#: yellow comes last because it is the least visible on white.
 COLORS: tuple[str, ...] = (
     "#0072B2",  # blue
     "#D55E00",  # vermillion
@@ -102,7 +103,9 @@ def use_book_style() -> None:
 def new_figure(
     ncols: int = 1, *, nrows: int = 1, width: float = 6.4, height: float = 4.0, **kwargs: Any
 ) -> tuple[Figure, Any]:
-    """Create a figure in the book style with ``nrows`` by ``ncols`` axes.
+    """Create a figure with ``nrows`` by ``ncols`` axes in the current matplotlib style.
+
+    The book calls :func:`use_book_style` once per page before its figures.
 
     Parameters
     ----------
@@ -128,7 +131,6 @@ def new_figure(
 
     check_int(ncols, "ncols", minimum=1)
     check_int(nrows, "nrows", minimum=1)
-    use_book_style()
     return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
 
 
@@ -259,6 +261,3 @@ def contour_with_gradients(
     ax.set_ylabel("$x_2$")
     ax.set_aspect("equal")
     ax.grid(False)
-
-
-use_book_style()

@@ -2,10 +2,9 @@
 
 SymPy differentiates exactly; :func:`lambdify` turns its answers into NumPy
 functions of a vector ``x``, in the calling convention of
-:mod:`calcml.differentiate`, so pages and tests can compare numbers with an
-exact reference.
-
-Book: https://calcml.github.io/calculus-for-ml/book/gradients_and_derivatives.html
+:mod:`calcml.differentiate` (``x[i]`` is the ``i``-th variable, so the
+variables run along the first axis and any further axes are a batch), so pages
+and tests can compare numbers with an exact reference.
 """
 
 from __future__ import annotations
@@ -16,6 +15,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 from numpy.typing import ArrayLike, NDArray
+
+from calcml._validation import documented_in, with_book_link
+
+__doc__ = with_book_link(__doc__, "gradients_and_derivatives")
 
 __all__ = ["gradient", "hessian", "lambdify"]
 
@@ -48,6 +51,7 @@ def _expr(expr: Any, *, allow_matrix: bool = False) -> Any:
     return expr
 
 
+@documented_in("gradients_and_derivatives", "partial-derivatives-and-the-gradient")
 def gradient(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> sp.Matrix:
     """Exact gradient of a scalar expression as a column vector.
 
@@ -71,14 +75,13 @@ def gradient(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> sp.Matrix:
     Matrix([
     [         2*x*y],
     [x**2 + cos(y)]])
-
-    Book: https://calcml.github.io/calculus-for-ml/book/gradients_and_derivatives.html#partial-derivatives-and-the-gradient
     """
     e = _expr(expr)
     syms = _symbols(symbols)
     return sp.Matrix([sp.diff(e, s) for s in syms])
 
 
+@documented_in("gradients_and_derivatives", "partial-derivatives-and-the-gradient")
 def hessian(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> sp.Matrix:
     """Exact Hessian of a scalar expression (SymPy's :func:`sympy.hessian`).
 
@@ -102,14 +105,13 @@ def hessian(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> sp.Matrix:
     Matrix([
     [2*y, 2*x],
     [2*x,   0]])
-
-    Book: https://calcml.github.io/calculus-for-ml/book/gradients_and_derivatives.html#partial-derivatives-and-the-gradient
     """
     e = _expr(expr)
     syms = _symbols(symbols)
     return sp.hessian(e, syms)
 
 
+@documented_in("gradients_and_derivatives", "partial-derivatives-and-the-gradient")
 def lambdify(expr: Any, symbols: Any) -> Callable[[ArrayLike], Any]:
     """Turn an expression into a NumPy function of a vector ``x``.
 
@@ -126,8 +128,11 @@ def lambdify(expr: Any, symbols: Any) -> Callable[[ArrayLike], Any]:
     -------
     callable
         ``g(x)``. A scalar expression gives a float for a single point, else
-        an array over the remaining axes; a Matrix gives an array of its shape,
-        with column vectors flattened to 1-D (a gradient has ``x``'s shape).
+        an array over the remaining axes; a Matrix gives an array of its shape
+        followed by those axes, with column vectors flattened to 1-D: a gradient
+        has ``x``'s shape and a Hessian at points ``x`` of shape ``(n, ...)``
+        has shape ``(n, n, ...)``, the variable axes first as everywhere in
+        :mod:`calcml`.
 
     Examples
     --------
@@ -140,8 +145,6 @@ def lambdify(expr: Any, symbols: Any) -> Callable[[ArrayLike], Any]:
     array([12.,  9.])
     >>> lambdify(sp.sin(x), x)([0.0, 1.0])
     array([0.        , 0.84147098])
-
-    Book: https://calcml.github.io/calculus-for-ml/book/gradients_and_derivatives.html#partial-derivatives-and-the-gradient
     """
     e = _expr(expr, allow_matrix=True)
     single = isinstance(symbols, sp.Symbol)

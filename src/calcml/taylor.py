@@ -4,8 +4,6 @@ Chapter 3 of the book. For a SymPy expression the coefficients are exact (SymPy'
 ``series``) and converted to float64 at the end; for a numeric callable they come
 from the Cauchy integral formula, evaluated with the FFT of the function's values
 on circles in the complex plane (Lyness and Moler 1967; Fornberg 1981).
-
-Book: https://calcml.github.io/calculus-for-ml/book/taylor_series_approximation.html
 """
 
 from __future__ import annotations
@@ -22,7 +20,21 @@ from numpy.polynomial import Polynomial
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln
 
-from calcml._validation import as_finite_array, check_callable, check_finite_scalar, check_int
+from calcml import differentiate
+from calcml._validation import (
+    EPS,
+    as_finite_array,
+    check_callable,
+    check_finite_scalar,
+    check_int,
+    check_nonnegative,
+    documented_in,
+    real_output,
+    scalar_output,
+    with_book_link,
+)
+
+__doc__ = with_book_link(__doc__, "taylor_series_approximation")
 
 __all__ = [
     "QuadraticModel",
@@ -32,8 +44,6 @@ __all__ = [
     "taylor_polynomial",
 ]
 
-_BOOK = "https://calcml.github.io/calculus-for-ml/book/taylor_series_approximation.html"
-_EPS = float(np.finfo(np.float64).eps)
 #: Circle radii tried by the numeric method, 8 down to 2**-10.
 _RADII = 2.0 ** np.arange(3, -11, -1)
 
@@ -118,7 +128,7 @@ def _numeric_coefficients(f: Callable[..., Any], x0: float, degree: int) -> NDAr
         v = values[finite]
         spread = np.abs(v - v.mean(axis=1, keepdims=True)).max(axis=1)
         imag = np.abs(v.imag).max(axis=1)
-        real_only = (spread > 1e3 * _EPS * size[finite]) & (imag <= 1e-10 * spread)
+        real_only = (spread > 1e3 * EPS * size[finite]) & (imag <= 1e-10 * spread)
         if np.any(real_only):
             raise ValueError(
                 "`f` is not complex-safe: its values on a circle around `x0` in the complex "
@@ -130,7 +140,7 @@ def _numeric_coefficients(f: Callable[..., Any], x0: float, degree: int) -> NDAr
         b = np.fft.fft(np.where(finite[:, None], values, 0.0), axis=1) / n
     # Roundoff plus an aliasing estimate from the last quarter of the spectrum,
     # which holds only the wrapped-around tail of the power series.
-    noise = _EPS * size + np.abs(b[:, 3 * n // 4 :]).max(axis=1)
+    noise = EPS * size + np.abs(b[:, 3 * n // 4 :]).max(axis=1)
     # A circle that encloses a singularity shows an O(1) tail: discard it.
     noise = np.where(finite & (noise <= 1e-8 * size), noise, np.inf)
     if not np.any(np.isfinite(noise)):
@@ -145,6 +155,7 @@ def _numeric_coefficients(f: Callable[..., Any], x0: float, degree: int) -> NDAr
     return np.real(b[best, k]) / scale[best, k]
 
 
+@documented_in("taylor_series_approximation", "taylor-coefficients-from-sympy")
 def taylor_coefficients(f: Any, x0: float, degree: int) -> NDArray[np.float64]:
     r"""Taylor coefficients :math:`c_k = f^{(k)}(x_0)/k!` for :math:`k = 0, \dots, n`.
 
@@ -190,8 +201,6 @@ def taylor_coefficients(f: Any, x0: float, degree: int) -> NDArray[np.float64]:
     one that raises ``TypeError`` on complex input or returns only real values on the
     circle (``abs``, ``float()``, ``np.real``) is rejected with a ``ValueError``.
 
-    Book: https://calcml.github.io/calculus-for-ml/book/taylor_series_approximation.html#taylor-coefficients-from-sympy
-
     Examples
     --------
     >>> import sympy as sp
@@ -209,6 +218,7 @@ def taylor_coefficients(f: Any, x0: float, degree: int) -> NDArray[np.float64]:
     return _numeric_coefficients(f, x0, degree)
 
 
+@documented_in("taylor_series_approximation", "taylors-theorem")
 def taylor_polynomial(f: Any, x0: float, degree: int) -> Polynomial:
     r"""The degree-``degree`` Taylor polynomial of ``f`` about ``x0`` as a NumPy ``Polynomial``.
 
@@ -226,8 +236,6 @@ def taylor_polynomial(f: Any, x0: float, degree: int) -> Polynomial:
     Returns
     -------
     numpy.polynomial.Polynomial
-
-    Book: https://calcml.github.io/calculus-for-ml/book/taylor_series_approximation.html#taylors-theorem
 
     Examples
     --------
@@ -247,9 +255,10 @@ def taylor_polynomial(f: Any, x0: float, degree: int) -> Polynomial:
     return Polynomial(coef, domain=[x0, x0 + h], window=[0.0, h], symbol="x")
 
 
+@documented_in("taylor_series_approximation", "the-remainder-bound-against-the-actual-error")
 def remainder_bound(
     max_abs_derivative: float, x: ArrayLike, x0: float, degree: int
-) -> NDArray[np.float64] | np.float64:
+) -> float | NDArray[np.float64]:
     r"""Lagrange bound :math:`M |x - x_0|^{n+1} / (n+1)!` on the Taylor remainder.
 
     If :math:`|f^{(n+1)}| \le M` between :math:`x_0` and :math:`x`, the degree-:math:`n`
@@ -268,19 +277,16 @@ def remainder_bound(
 
     Returns
     -------
-    ndarray or numpy.float64
-        The bound at each ``x`` (computed in logarithms, so large degrees do not overflow).
-
-    Book: https://calcml.github.io/calculus-for-ml/book/taylor_series_approximation.html#the-remainder-bound-against-the-actual-error
+    float or ndarray
+        The bound at each ``x``: a float for a scalar ``x``, else an array of its
+        shape (computed in logarithms, so large degrees do not overflow).
 
     Examples
     --------
     >>> remainder_bound(1.0, [0.1, 0.5, 1.0], 0.0, 3)  # sin: |sin''''| <= 1
     array([4.16666667e-06, 2.60416667e-03, 4.16666667e-02])
     """
-    m = check_finite_scalar(max_abs_derivative, "max_abs_derivative")
-    if m < 0:
-        raise ValueError(f"`max_abs_derivative` must be >= 0, got {m}")
+    m = check_nonnegative(max_abs_derivative, "max_abs_derivative")
     xs = as_finite_array(x, "x")
     x0 = check_finite_scalar(x0, "x0")
     degree = check_int(degree, "degree", minimum=0)
@@ -289,12 +295,17 @@ def remainder_bound(
         log_bound = math.log(m) if m > 0 else -np.inf
         log_bound = log_bound + (degree + 1) * np.log(dist) - gammaln(degree + 2)
         result: NDArray[np.float64] = np.exp(log_bound)
-    return result[()]
+    return float(result) if result.ndim == 0 else result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QuadraticModel:
     r"""The second-order Taylor model :math:`q(x) = f_0 + g^T d + \tfrac12 d^T H d`, d = x - x0.
+
+    Calling the model follows the convention of the functions it models and of
+    :func:`calcml.symbolic.lambdify`: the variables run along the *first* axis.
+    On an array of shape ``(n,)`` it returns a float; on ``(n, ...)`` (for
+    example ``np.stack([X, Y])`` for a grid) an array of shape ``(...)``.
 
     Attributes
     ----------
@@ -307,8 +318,14 @@ class QuadraticModel:
     hessian : ndarray, shape (n, n)
         :math:`\nabla^2 f(x_0)`, symmetrised.
 
-    Calling the model on an array of shape ``(n,)`` returns a float; on ``(..., n)``
-    an array of shape ``(...)``.
+    Examples
+    --------
+    >>> q = QuadraticModel(x0=np.zeros(2), value=1.0, gradient=np.array([1.0, 0.0]),
+    ...                    hessian=np.eye(2))
+    >>> q([1.0, 2.0])
+    4.5
+    >>> q(np.array([[0.0, 1.0, 2.0], [0.0, 0.0, 0.0]]))
+    array([1. , 2.5, 5. ])
     """
 
     x0: NDArray[np.float64]
@@ -317,11 +334,12 @@ class QuadraticModel:
     hessian: NDArray[np.float64]
 
     def __call__(self, x: ArrayLike) -> Any:
+        """Evaluate the model at ``x`` of shape ``(n,)`` or ``(n, ...)``."""
         xs = as_finite_array(x, "x")
         n = self.x0.shape[0]
-        if xs.ndim == 0 or xs.shape[-1] != n:
-            raise ValueError(f"`x` must have last dimension {n}, got shape {xs.shape}")
-        d = xs - self.x0
+        if xs.ndim == 0 or xs.shape[0] != n:
+            raise ValueError(f"`x` must have first axis of length {n}, got shape {xs.shape}")
+        d = np.moveaxis(xs, 0, -1) - self.x0
         out = (
             self.value
             + d @ self.gradient
@@ -330,6 +348,7 @@ class QuadraticModel:
         return float(out) if out.ndim == 0 else out
 
 
+@documented_in("taylor_series_approximation", "the-second-order-model-in-several-variables")
 def quadratic_model(
     f: Callable[[NDArray[np.float64]], float],
     x0: ArrayLike,
@@ -356,8 +375,6 @@ def quadratic_model(
     QuadraticModel
         A callable :math:`q(x) = f(x_0) + \nabla f(x_0)^T d + \tfrac12 d^T \nabla^2 f(x_0) d`.
 
-    Book: https://calcml.github.io/calculus-for-ml/book/taylor_series_approximation.html#the-second-order-model-in-several-variables
-
     Examples
     --------
     >>> f = lambda x: x[0] ** 2 + 3 * x[0] * x[1]
@@ -371,21 +388,15 @@ def quadratic_model(
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"`x0` must be a non-empty 1-D array, got shape {x.shape}")
     n = x.size
-    value = float(np.asarray(f(x.copy()), dtype=float))
-    if grad is None or hess is None:
-        from calcml import differentiate
+    value = scalar_output(f(x.copy()), "f")
     if grad is None:
-        g = np.asarray(differentiate.gradient(f, x.copy()), dtype=float)
+        g = differentiate.gradient(f, x.copy())
     else:
-        g = np.asarray(check_callable(grad, "grad")(x.copy()), dtype=float)
+        g = real_output(check_callable(grad, "grad")(x.copy()), "grad", shape=(n,))
     if hess is None:
-        h = np.asarray(differentiate.hessian(f, x.copy()), dtype=float)
+        h = np.asarray(differentiate.hessian(f, x.copy()))
     else:
-        h = np.asarray(check_callable(hess, "hess")(x.copy()), dtype=float)
-    if g.shape != (n,):
-        raise ValueError(f"`grad` must return shape ({n},), got {g.shape}")
-    if h.shape != (n, n):
-        raise ValueError(f"`hess` must return shape ({n}, {n}), got {h.shape}")
+        h = real_output(check_callable(hess, "hess")(x.copy()), "hess", shape=(n, n))
     if not (math.isfinite(value) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
         raise ValueError(f"`f`, its gradient or Hessian is not finite at `x0` = {x}")
     return QuadraticModel(x0=x, value=value, gradient=g, hessian=0.5 * (h + h.T))

@@ -1,7 +1,4 @@
-"""Checking gradients: compare a claimed gradient with finite differences.
-
-Book: https://calcml.github.io/calculus-for-ml/book/gradients_and_derivatives.html
-"""
+"""Checking gradients: compare a claimed gradient with finite differences."""
 
 from __future__ import annotations
 
@@ -11,8 +8,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from calcml._validation import as_finite_array, check_callable
+from calcml._validation import (
+    Seed,
+    as_finite_array,
+    check_callable,
+    check_rng,
+    documented_in,
+    real_output,
+    scalar_output,
+    with_book_link,
+)
 from calcml.differentiate import directional_derivative
+
+__doc__ = with_book_link(__doc__, "gradients_and_derivatives")
 
 __all__ = ["check_grad"]
 
@@ -21,12 +29,13 @@ __all__ = ["check_grad"]
 _FLOOR = 1e-5
 
 
+@documented_in("gradients_and_derivatives", "in-machine-learning")
 def check_grad(
     f: Callable[[Any], Any],
     grad: Callable[[Any], Any],
     x: ArrayLike,
     *,
-    rng: np.random.Generator | int | None = None,
+    rng: Seed = None,
 ) -> float:
     """Relative error of ``grad`` against a finite difference along a random direction.
 
@@ -46,9 +55,9 @@ def check_grad(
         The claimed gradient: ``grad(x)`` returns an array of ``x``'s shape.
     x : array_like
         Where to check.
-    rng : numpy.random.Generator or int, optional
-        Source of the direction; an int seeds a new generator. The default is
-        ``numpy.random.default_rng(0)``, so repeated checks are reproducible.
+    rng : None, int or numpy.random.Generator, optional
+        Source of the random direction, as :func:`numpy.random.default_rng`
+        accepts it (``None``: fresh entropy; pass a seed for a reproducible check).
 
     Returns
     -------
@@ -58,7 +67,8 @@ def check_grad(
     Raises
     ------
     TypeError
-        If ``f`` or ``grad`` is not callable, or ``rng`` is of the wrong type.
+        If ``f`` or ``grad`` is not callable, ``rng`` is of the wrong type, or
+        ``grad(x)`` is not made of real numbers.
     ValueError
         If ``x`` is not finite or empty, or ``grad(x)`` has the wrong shape or
         non-finite entries (errors of ``f`` are those of
@@ -72,29 +82,19 @@ def check_grad(
     True
     >>> check_grad(f, lambda w: 3.003 * w**2, [1.0, -2.0, 0.5]) > 1e-4
     True
-
-    Book: https://calcml.github.io/calculus-for-ml/book/gradients_and_derivatives.html#in-machine-learning
     """
     check_callable(f, "f")
     check_callable(grad, "grad")
     xs = as_finite_array(x, "x")
     if xs.size == 0:
         raise ValueError("`x` must not be empty")
-    if rng is None:
-        rng = 0
-    if isinstance(rng, bool) or not isinstance(rng, int | np.integer | np.random.Generator):
-        raise TypeError(f"`rng` must be a numpy Generator or an int seed, got {type(rng).__name__}")
-    gen = np.random.default_rng(rng)
-    g = np.asarray(grad(xs))
-    if g.dtype.kind not in "biuf":
-        raise ValueError(f"`grad` must return real numbers, got dtype {g.dtype}")
-    if g.shape != xs.shape:
-        raise ValueError(f"`grad` must return an array of shape {xs.shape}, got {g.shape}")
+    gen = check_rng(rng)
+    g = real_output(grad(xs), "grad", shape=xs.shape)
     if not np.all(np.isfinite(g)):
         raise ValueError(f"`grad` returned non-finite values: {g!r}")
     u = gen.standard_normal(xs.shape)
     u /= np.linalg.norm(u)
     claimed = float(np.sum(g * u))
     numeric = directional_derivative(f, xs, u, method="five_point")
-    floor = _FLOOR * max(1.0, abs(float(np.asarray(f(xs)))))
+    floor = _FLOOR * max(1.0, abs(scalar_output(f(xs), "f")))
     return abs(claimed - numeric) / max(abs(claimed), abs(numeric), floor)
