@@ -1,7 +1,10 @@
 """calcml: the tested package behind *Calculus for Machine Learning*.
 
-Each submodule belongs to one chapter of the book and is imported on first use,
-so ``import calcml`` is cheap and ``calcml.differentiate.derivative`` just works.
+The chapter modules follow the book (``differentiate``; ``autodiff`` with the
+networks of ``nn``; ``taylor``; ``curvature``; ``integrate``) and ``symbolic``,
+``testing`` and ``plotting`` are helpers used throughout. Each is imported on
+first use, so ``import calcml`` is cheap and ``calcml.differentiate.derivative``
+just works.
 
 Conventions shared by every module:
 
