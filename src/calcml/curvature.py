@@ -272,8 +272,11 @@ def top_eigenvalue(
 
     Power iteration: ``v <- H v / norm(H v)`` from a random unit vector, with the
     Rayleigh quotient ``v . H v`` as the estimate. Near a minimum ``H`` is positive
-    semidefinite and this is ``lambda_max``, the *sharpness* of the loss. The error
-    shrinks like ``(lambda_2 / lambda_1) ** k``.
+    semidefinite and this is ``lambda_max``, the *sharpness* of the loss. With
+    ``lambda_1`` and ``lambda_2`` the two eigenvalues of largest magnitude, the
+    direction and the residual converge like ``abs(lambda_2 / lambda_1) ** k``; for a
+    symmetric ``H`` the Rayleigh quotient converges twice as fast, like
+    ``abs(lambda_2 / lambda_1) ** (2 * k)`` (Golub and Van Loan, Theorem 8.2.1).
 
     Parameters
     ----------
