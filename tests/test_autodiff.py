@@ -446,3 +446,48 @@ def test_explicit_seed_contracts_the_jacobian():
     assert isinstance(z.grad, Tensor)
     z.grad.backward()  # the second derivative of exp
     close(ad._val(z.grad), np.exp(2.0) + np.exp(2.0))
+
+
+def test_scalar_rule_results_of_shape_empty_are_python_floats():
+    # The package's scalar rule (calcml/__init__.py): a numeric result of shape () is a float.
+    from calcml.autodiff import grad, hessian, jacobian, jvp, value_and_grad, vjp
+
+    f = lambda t: sin(t) * t  # noqa: E731
+    d = np.cos(0.7) * 0.7 + np.sin(0.7)
+    checks = [
+        (grad(f)(0.7), d),
+        (value_and_grad(f)(0.7)[0], np.sin(0.7) * 0.7),
+        (value_and_grad(f)(0.7)[1], d),
+        (jacobian(f)(0.7), d),
+        (hessian(f)(0.7), 2 * np.cos(0.7) - 0.7 * np.sin(0.7)),
+        (jvp(f, 0.7, 2.0)[0], np.sin(0.7) * 0.7),
+        (jvp(f, 0.7, 2.0)[1], 2 * d),
+        (vjp(f, 0.7)[0], np.sin(0.7) * 0.7),
+        (vjp(f, 0.7)[1](3.0), 3 * d),
+    ]
+    for got, want in checks:
+        assert type(got) is float
+        assert abs(got - want) <= 1e-15 * max(1.0, abs(want))
+    # a vector x keeps arrays; a scalar output of a vector x is a float value
+    value, g = value_and_grad(lambda t: (t * t).sum())([1.0, 2.0])
+    assert type(value) is float and isinstance(g, np.ndarray) and g.shape == (2,)
+    assert type(vjp(lambda t: (t * t).sum(), [1.0, 2.0])[0]) is float
+    assert isinstance(jacobian(lambda t: t * t)([1.0]), np.ndarray)
+
+
+def test_docstrings_link_to_the_book_through_the_shared_helper():
+    from calcml import _tensor, autodiff
+    from calcml._validation import book_link
+
+    page = "chain_rule_backpropagation"
+    assert autodiff.__doc__.rstrip().endswith(f"Book: {book_link(page)}")
+    assert _tensor.__doc__.rstrip().endswith(f"Book: {book_link(page)}")
+    for obj, section in [
+        (autodiff.grad, "backpropagation-step-by-step"),
+        (autodiff.jvp, "sec-jvp-vjp"),
+        (autodiff.vjp, "sec-jvp-vjp"),
+        (autodiff.Tensor, "a-computational-graph"),
+        (autodiff.Tensor.backward, "a-computational-graph"),
+        (autodiff.tanh, "the-chain-rule-for-composite-functions"),
+    ]:
+        assert obj.__doc__.rstrip().endswith(f"Book: {book_link(page, section)}"), obj

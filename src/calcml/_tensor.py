@@ -26,8 +26,6 @@ Domain policy
     ``sqrt(0) = 0`` with derivative ``+inf``; ``log(0) = -inf`` with derivative
     ``+inf``; ``x ** p`` at 0 has derivative ``+inf`` for ``0 < p < 1``.
     ``x ** 0`` is the constant 1, with derivative 0 everywhere, 0 included.
-
-Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html
 """
 
 from __future__ import annotations
@@ -41,11 +39,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit
 
-from calcml._validation import as_finite_array
+from calcml._validation import as_finite_array, documented_in, with_book_link
+
+__doc__ = with_book_link(__doc__, "chain_rule_backpropagation")
 
 Array = NDArray[np.float64]
 
 
+@documented_in("chain_rule_backpropagation", "a-computational-graph")
 class Tensor:
     """A float64 array that records the operations applied to it.
 
@@ -65,7 +66,6 @@ class Tensor:
     >>> float(y.value), float(x.grad)
     (15.0, 8.0)
 
-    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#a-computational-graph
     """
 
     __slots__ = ("__weakref__", "_args", "_ctx", "_grad", "_grad_shared", "_op", "name", "value")
@@ -147,6 +147,7 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return Tensor._make(self.value[index], "index", (self,), index)
 
+    @documented_in("chain_rule_backpropagation", "backpropagation-in-matrix-form")
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (all axes by default), as :meth:`numpy.ndarray.sum`.
 
@@ -159,7 +160,6 @@ class Tensor:
         >>> grad(lambda t: (t.reshape(2, 2).T[0] * t.mean()).sum())([1.0, 2.0, 3.0, 4.0])
         array([3.5, 1. , 3.5, 1. ])
 
-        Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#backpropagation-in-matrix-form
         """
         kept = self.value.sum(axis=axis, keepdims=True)  # reduced axes kept with length 1
         value = kept if keepdims else kept.reshape(()) if axis is None else kept.squeeze(axis)
@@ -189,6 +189,7 @@ class Tensor:
         new = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
         return Tensor._make(self.value.reshape(new), "reshape", (self,))
 
+    @documented_in("chain_rule_backpropagation", "a-computational-graph")
     def backward(self, seed: ArrayLike | None = None, *, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(node), contracted with ``seed``, into every node's ``.grad``.
 
@@ -206,7 +207,6 @@ class Tensor:
         >>> x.grad
         array([ 2., 40.])
 
-        Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#a-computational-graph
         """
         if seed is None:
             check_scalar_output(self.value, "backward()")
@@ -305,7 +305,8 @@ def _elementwise(name: str, fn: Callable[[Array], Array], what: str, ex: str) ->
 
     expr, at, out = ex.split(";")
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"""{what}, elementwise: a Tensor in, a Tensor out; plain numbers or arrays in,
+    op.__doc__ = with_book_link(
+        f"""{what}, elementwise: a Tensor in, a Tensor out; plain numbers or arrays in,
     a NumPy array out.
 
     Examples
@@ -313,25 +314,22 @@ def _elementwise(name: str, fn: Callable[[Array], Array], what: str, ex: str) ->
     >>> from calcml.autodiff import grad
     >>> grad(lambda t: {expr})({at})
     {out}
-
-    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#the-chain-rule-for-composite-functions
-    """
+    """,
+        "chain_rule_backpropagation",
+        "the-chain-rule-for-composite-functions",
+    )
     return op
 
 
-exp = _elementwise("exp", np.exp, "The exponential", "exp(2 * t);0.5;array(5.43656366)")
+exp = _elementwise("exp", np.exp, "The exponential", "exp(2 * t);0.5;5.43656365691809")
 log = _elementwise(
-    "log", np.log, "The logarithm (ValueError for x < 0; -inf at 0)", "log(t);4.0;array(0.25)"
+    "log", np.log, "The logarithm (ValueError for x < 0; -inf at 0)", "log(t);4.0;0.25"
 )
-sqrt = _elementwise(
-    "sqrt", np.sqrt, "The square root (ValueError for x < 0)", "sqrt(t);4.0;array(0.25)"
-)
-sin = _elementwise("sin", np.sin, "The sine", "sin(t * t);1.0;array(1.08060461)")
-cos = _elementwise("cos", np.cos, "The cosine", "cos(t);0.0;array(-0.)")
-tanh = _elementwise("tanh", np.tanh, "The hyperbolic tangent", "tanh(t);0.0;array(1.)")
-sigmoid = _elementwise(
-    "sigmoid", expit, "The sigmoid 1 / (1 + exp(-x))", "sigmoid(t);0.0;array(0.25)"
-)
+sqrt = _elementwise("sqrt", np.sqrt, "The square root (ValueError for x < 0)", "sqrt(t);4.0;0.25")
+sin = _elementwise("sin", np.sin, "The sine", "sin(t * t);1.0;1.0806046117362795")
+cos = _elementwise("cos", np.cos, "The cosine", "cos(t);0.0;-0.0")
+tanh = _elementwise("tanh", np.tanh, "The hyperbolic tangent", "tanh(t);0.0;1.0")
+sigmoid = _elementwise("sigmoid", expit, "The sigmoid 1 / (1 + exp(-x))", "sigmoid(t);0.0;0.25")
 relu = _elementwise(
     "relu", lambda v: np.maximum(v, 0.0), "max(x, 0)", "relu(t).sum();[-1.0, 2.0];array([0., 1.])"
 )

@@ -19,8 +19,6 @@ transforms (``value_and_grad``, ``grad``, ``jacobian``, ``hessian``, ``hvp``,
 ``f(x).shape + x.shape``, and every transform composes with the others: given a
 Tensor (inside another transform) it returns Tensors that can be differentiated
 again.
-
-Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html
 """
 
 from __future__ import annotations
@@ -48,7 +46,15 @@ from calcml._tensor import (
     tanh,
     topological_order,
 )
-from calcml._validation import as_finite_array, check_callable
+from calcml._validation import (
+    as_finite_array,
+    check_callable,
+    documented_in,
+    scalar_output,
+    with_book_link,
+)
+
+__doc__ = with_book_link(__doc__, "chain_rule_backpropagation")
 
 __all__ = [
     "Tensor",
@@ -97,6 +103,11 @@ def _call(f: Callable[..., Any], x: Tensor) -> Any:
     return t
 
 
+def _public(a: Any) -> Any:
+    """The package's scalar rule: a 0-d array becomes a Python float; else unchanged."""
+    return float(a) if isinstance(a, np.ndarray) and a.shape == () else a
+
+
 def _pullback(y: Any, x: Tensor, seed: Array, graph: bool) -> Any:
     """seed . dy/dx: a Tensor when ``graph`` (differentiable again), else an array."""
     if isinstance(y, Tensor):
@@ -106,6 +117,7 @@ def _pullback(y: Any, x: Tensor, seed: Array, graph: bool) -> Any:
     return np.zeros(x.shape)
 
 
+@documented_in("chain_rule_backpropagation", "backpropagation-step-by-step")
 def value_and_grad(f: Callable[..., Any]) -> Callable[[Any], tuple[Any, Any]]:
     """Transform a scalar-valued ``f`` into ``x -> (f(x), grad f(x))`` by reverse mode.
 
@@ -118,7 +130,8 @@ def value_and_grad(f: Callable[..., Any]) -> Callable[[Any], tuple[Any, Any]]:
     Returns
     -------
     callable
-        ``x -> (value, gradient)``: a float and an array of ``x``'s shape. Given
+        ``x -> (value, gradient)``: a float and an array of ``x``'s shape (a float
+        for a scalar ``x``, the package's scalar rule). Given
         a Tensor (inside another transform) it returns Tensors instead, so the
         gradient can be differentiated again.
 
@@ -127,7 +140,6 @@ def value_and_grad(f: Callable[..., Any]) -> Callable[[Any], tuple[Any, Any]]:
     >>> value_and_grad(lambda x: (x * x).sum())([1.0, 2.0])
     (5.0, array([2., 4.]))
 
-    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#backpropagation-step-by-step
     """
     check_callable(f, "f")
 
@@ -136,11 +148,14 @@ def value_and_grad(f: Callable[..., Any]) -> Callable[[Any], tuple[Any, Any]]:
         y = _call(f, xt)
         check_scalar_output(_val(y), "grad")
         g = _pullback(y, xt, np.ones(_val(y).shape), graph)
-        return (y if graph else float(_val(y))), g
+        if graph:
+            return y, g
+        return scalar_output(_val(y), "f"), _public(g)
 
     return value_and_grad_f
 
 
+@documented_in("chain_rule_backpropagation", "backpropagation-step-by-step")
 def grad(f: Callable[..., Any]) -> Callable[[Any], Any]:
     """Transform a scalar-valued ``f`` into its gradient ``x -> grad f(x)`` (``x``'s shape).
 
@@ -151,16 +166,17 @@ def grad(f: Callable[..., Any]) -> Callable[[Any], Any]:
     >>> grad(lambda x: sin(x[0]) * x[1])([0.0, 3.0])
     array([3., 0.])
 
-    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#backpropagation-step-by-step
     """
     vg = value_and_grad(f)
     return lambda x: vg(x)[1]
 
 
+@documented_in("chain_rule_backpropagation", "the-chain-rule-for-composite-functions")
 def jacobian(f: Callable[..., Any]) -> Callable[[Any], Any]:
     """Transform ``f`` into ``x -> J`` with ``J[i, j] = d f_i / d x_j``, one reverse sweep per row.
 
-    The result has shape ``f(x).shape + x.shape``: ``(m, n)`` for ``f: R^n -> R^m``.
+    The result has shape ``f(x).shape + x.shape``: ``(m, n)`` for ``f: R^n -> R^m``,
+    and is a float when that shape is ``()`` (a scalar function of a scalar).
 
     Examples
     --------
@@ -168,7 +184,6 @@ def jacobian(f: Callable[..., Any]) -> Callable[[Any], Any]:
     array([[2., 0.],
            [0., 6.]])
 
-    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#the-chain-rule-for-composite-functions
     """
     check_callable(f, "f")
 
@@ -182,7 +197,7 @@ def jacobian(f: Callable[..., Any]) -> Callable[[Any], Any]:
             seed[i] = 1.0
             rows.append(_pullback(y, xt, seed.reshape(shape), graph))
         if not graph:
-            return np.array(rows).reshape(shape + xt.shape)
+            return _public(np.array(rows).reshape(shape + xt.shape))
         full = (m, *xt.shape)
         return sum((_scatter(r, i, full) for i, r in enumerate(rows)), np.zeros(full)).reshape(
             shape + xt.shape
@@ -191,6 +206,7 @@ def jacobian(f: Callable[..., Any]) -> Callable[[Any], Any]:
     return jacobian_f
 
 
+@documented_in("chain_rule_backpropagation", "exact-hessians-by-differentiating-backpropagation")
 def hessian(f: Callable[..., Any]) -> Callable[[Any], Any]:
     """Transform a scalar-valued ``f`` into its exact Hessian: the Jacobian of its gradient.
 
@@ -200,7 +216,6 @@ def hessian(f: Callable[..., Any]) -> Callable[[Any], Any]:
     array([[4., 2.],
            [2., 0.]])
 
-    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#exact-hessians-by-differentiating-backpropagation
     """
     return jacobian(grad(f))
 
@@ -218,6 +233,7 @@ def _direction(v: Any, x: Any, name: str) -> Any:
     return v
 
 
+@documented_in("chain_rule_backpropagation", "exact-hessians-by-differentiating-backpropagation")
 def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
     """The exact Hessian-vector product: the gradient of ``<grad f(x), v>`` (Pearlmutter).
 
@@ -246,7 +262,6 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
     >>> grad(lambda x: hvp(lambda t: (t**3).sum(), x, [1.0, 1.0]) @ w)([1.0, 2.0])
     array([6., 0.])
 
-    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#exact-hessians-by-differentiating-backpropagation
     """
     check_callable(f, "f")
     x = _point(x, "x")
@@ -255,6 +270,7 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
     return grad(lambda t: (gf(t) * v).sum())(x)
 
 
+@documented_in("chain_rule_backpropagation", "sec-jvp-vjp")
 def vjp(f: Callable[..., Any], x: Any) -> tuple[Any, Callable[[Any], Any]]:
     """Evaluate ``f`` at ``x`` and return ``(f(x), vjp_fn)`` with ``vjp_fn(u) = u^T J``.
 
@@ -273,10 +289,11 @@ def vjp(f: Callable[..., Any], x: Any) -> tuple[Any, Callable[[Any], Any]]:
 
     Returns
     -------
-    value : ndarray or Tensor
-        ``f(x)`` (a Tensor if ``x`` is one).
+    value : ndarray, float or Tensor
+        ``f(x)`` (a float if it is a scalar; a Tensor if ``x`` is one).
     vjp_fn : callable
-        ``u -> u^T J``: an array of ``x``'s shape (a Tensor if ``x`` or ``u`` is one).
+        ``u -> u^T J``: an array of ``x``'s shape, a float for a scalar ``x``
+        (a Tensor if ``x`` or ``u`` is one).
 
     Examples
     --------
@@ -284,7 +301,6 @@ def vjp(f: Callable[..., Any], x: Any) -> tuple[Any, Callable[[Any], Any]]:
     >>> y, pullback([1.0, 10.0])
     (array([1., 9.]), array([ 2., 60.]))
 
-    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#backpropagation-step-by-step
     """
     check_callable(f, "f")
     xt, graph = _start(_point(x, "x"))
@@ -295,11 +311,12 @@ def vjp(f: Callable[..., Any], x: Any) -> tuple[Any, Callable[[Any], Any]]:
         u = _point(u, "u")
         if u.shape != out_shape:
             raise ValueError(f"`u` has shape {u.shape}, `f(x)` has shape {out_shape}")
-        return _pullback(y, xt, u, graph or isinstance(u, Tensor))
+        return _public(_pullback(y, xt, u, graph or isinstance(u, Tensor)))
 
-    return (y if graph else np.array(_val(y))), vjp_fn
+    return (y if graph else _public(np.array(_val(y)))), vjp_fn
 
 
+@documented_in("chain_rule_backpropagation", "sec-jvp-vjp")
 def jvp(f: Callable[..., Any], x: Any, v: Any) -> tuple[Any, Any]:
     """The Jacobian-vector product, forward mode's primitive: ``(f(x), J v)``.
 
@@ -321,17 +338,16 @@ def jvp(f: Callable[..., Any], x: Any, v: Any) -> tuple[Any, Any]:
 
     Returns
     -------
-    value : ndarray or Tensor
-        ``f(x)`` (a Tensor if ``x`` is one).
-    tangent : ndarray or Tensor
-        ``J v``, of ``f(x)``'s shape (a Tensor if ``x`` is one).
+    value : ndarray, float or Tensor
+        ``f(x)`` (a float if it is a scalar; a Tensor if ``x`` is one).
+    tangent : ndarray, float or Tensor
+        ``J v``, of ``f(x)``'s shape (a float if that is ``()``; a Tensor if ``x`` is one).
 
     Examples
     --------
     >>> jvp(lambda x: x[0] * x, [2.0, 3.0], [1.0, 0.0])  # J = [[2 x0, 0], [x1, x0]]
     (array([4., 6.]), array([4., 3.]))
 
-    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#forward-versus-reverse-mode
     """
     check_callable(f, "f")
     x = _point(x, "x")
@@ -346,9 +362,10 @@ def jvp(f: Callable[..., Any], x: Any, v: Any) -> tuple[Any, Any]:
     tangent = tangent_of(v)
     if isinstance(x, Tensor):
         return y, tangent
-    return np.array(_val(y)), np.array(_val(tangent))
+    return _public(np.array(_val(y))), _public(np.array(_val(tangent)))
 
 
+@documented_in("chain_rule_backpropagation", "a-computational-graph")
 def export_graph(root: Tensor) -> dict[str, list[Any]]:
     """The graph behind ``root`` as plain data, for drawing.
 
@@ -367,7 +384,6 @@ def export_graph(root: Tensor) -> dict[str, list[Any]]:
     >>> [n["op"] for n in g["nodes"]], g["edges"]
     (['leaf', 'const', 'mul', 'exp'], [(0, 2), (1, 2), (2, 3)])
 
-    Book: https://calcml.github.io/calculus-for-ml/book/chain_rule_backpropagation.html#a-computational-graph
     """
     if not isinstance(root, Tensor):
         raise TypeError(f"`root` must be a Tensor, got {type(root).__name__}")
