@@ -137,6 +137,30 @@ def test_deploy_builds_strictly_and_publishes_pages() -> None:
     assert {"texlive-xetex", "latexmk", "xindy", "fonts-freefont-otf"} <= set(tex)
 
 
+MAIN_ONLY = "github.ref == 'refs/heads/main'"
+
+
+def test_deploy_publishes_only_from_main() -> None:
+    """A manual run from another branch builds but must neither deploy the site nor
+    force-push its notebooks over the ones Colab opens."""
+    jobs = load(ROOT / ".github" / "workflows" / "deploy.yml")["jobs"]
+    for name in ("deploy", "notebooks"):
+        assert jobs[name].get("if") == MAIN_ONLY, f"deploy.yml: job {name} is not guarded"
+    # Every job that can write is guarded (a new publishing job must be too).
+    for name, spec in jobs.items():
+        perms = spec.get("permissions", {})
+        if any(level == "write" for level in perms.values()):
+            assert spec.get("if") == MAIN_ONLY, f"deploy.yml: job {name} writes but is not guarded"
+
+
+def test_pull_request_builds_the_pdf_it_uploads() -> None:
+    wf = load(ROOT / ".github" / "workflows" / "pr.yml")
+    runs = [s.get("run", "") for _, s in steps(wf)]
+    build = next(i for i, r in enumerate(runs) if "make pdf" in r)
+    copy = next(i for i, r in enumerate(runs) if "cp _build/latex/book.pdf" in r)
+    assert build < copy, "pr.yml must build the PDF (make pdf) before it copies it"
+
+
 def test_make_targets_used_by_the_workflows_build_strictly_from_the_lock() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "-c $(LOCK)" in makefile
