@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PORT ?= 8000
 
-.PHONY: help book serve test test-fast lint pdf clean clean-all lock check-python bench linkcheck
+.PHONY: help book serve test test-fast lint pdf clean clean-all lock check-python bench linkcheck set-repository
 
 help:
 	@echo "make book | serve | test | lint | pdf | bench | linkcheck | lock | clean | clean-all"
@@ -70,6 +70,13 @@ bench: $(STAMP) $(NODE_STAMP)
 # test machines are offline) and never failing: read its report (--strict to fail).
 linkcheck: book
 	-$(BIN)/python scripts/external_links.py $(LINKCHECK_ARGS)
+
+# Point the book at another GitHub repository (README, "Publish your own copy"): writes
+# repository.url in _config.yml, the one source, and its literal copies (each chapter's
+# install cell, CITATION.cff). The site's address is derived from it at build time.
+set-repository: $(STAMP)
+	@test -n "$(URL)" || { echo "usage: make set-repository URL=https://github.com/<owner>/<repository>" >&2; exit 1; }
+	$(BIN)/python scripts/set_repository.py "$(URL)"
 
 # Refresh the lock file: resolve the newest allowed versions in a clean venv.
 lock: check-python

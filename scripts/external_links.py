@@ -23,10 +23,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
 from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parent.parent
-USER_AGENT = "calcml-linkcheck/1.0 (+https://github.com/calcml/calculus-for-ml)"
+
+
+def user_agent(root: Path = ROOT) -> str:
+    """Names this checker and the repository (from _config.yml, its one source)."""
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    return f"calcml-linkcheck/1.0 (+{config['repository']['url']})"
+
+
+USER_AGENT = user_agent()
 
 
 def external_links(site: Path) -> dict[str, set[str]]:

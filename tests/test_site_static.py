@@ -26,11 +26,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import calcml_book  # noqa: E402
+import calcml_publish  # noqa: E402
 from build_book import toc_files  # noqa: E402
 
 pytestmark = pytest.mark.book
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-BASEURL = CONFIG["html"]["baseurl"]
+BASEURL = calcml_publish.site_url(CONFIG)
 # Elements whose URL the browser fetches on its own while loading the page.
 FETCHED = [
     ("script", "src"),
