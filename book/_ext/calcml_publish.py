@@ -25,8 +25,12 @@ each chapter, which runs in Colab without the repository, and CITATION.cff).
 
 from __future__ import annotations
 
+import html
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import yaml
 
 PDF_NAME = "book.pdf"
 PDF_TEXT = "Whole book (PDF)"
@@ -69,6 +73,47 @@ def _derive_site_url(app: Any, config: Any) -> None:
         config.html_baseurl = base.rstrip("/") + "/"
         if not getattr(config, "ogp_site_url", None):
             config.ogp_site_url = config.html_baseurl
+    # sphinx-notfound-page: the 404 page is served at any depth, so its links are
+    # absolute paths under the site's path ("/<repository>/" on GitHub Pages).
+    if hasattr(config, "notfound_urls_prefix"):
+        config.notfound_urls_prefix = urlsplit(config.html_baseurl or "/").path or "/"
+
+
+def chapters(srcdir: str | Path) -> list[str]:
+    """The documents of the ``Chapters`` part of ``_toc.yml``, in book order."""
+    toc = yaml.safe_load((Path(srcdir) / "_toc.yml").read_text(encoding="utf-8"))
+    parts = [p for p in toc.get("parts", []) if p.get("caption") == "Chapters"]
+    return [entry["file"] for part in parts for entry in part.get("chapters", [])]
+
+
+def _not_found_page(app: Any) -> list[Any]:
+    """The body of the 404 page (sphinx-notfound-page renders it with the theme): what
+    happened, a search box and the chapters. Runs before notfound's own
+    ``html-collect-pages`` handler, once the titles of the pages are known."""
+    if not hasattr(app.config, "notfound_context"):
+        return []
+    prefix = app.config.notfound_urls_prefix or "/"
+    titles = app.env.titles
+    items = "\n".join(
+        f'<li><a href="{prefix}{doc}.html">{html.escape(titles[doc].astext())}</a></li>'
+        for doc in chapters(app.srcdir)
+        if doc in titles
+    )
+    body = f"""<h1>Page not found</h1>
+<p>There is no page at this address in <em>{html.escape(app.config.project)}</em>. It may
+have moved, or the address may be mistyped. Search the book, or pick a chapter below.</p>
+<form class="calcml-notfound-search" action="{prefix}search.html" method="get" role="search">
+  <label for="calcml-notfound-q">Search the book</label>
+  <input type="search" id="calcml-notfound-q" name="q" />
+  <button type="submit">Search</button>
+</form>
+<h2>Chapters</h2>
+<ul class="calcml-notfound-chapters">
+{items}
+</ul>
+<p><a href="{prefix}index.html">The front page</a> has the whole table of contents.</p>"""
+    app.config.notfound_context = {"title": "Page not found", "body": body}
+    return []
 
 
 def pdf_url(config: Any) -> str | None:
@@ -128,6 +173,8 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("calcml_notebooks_branch", "notebooks", "html")
     # Before every other config-inited handler (this one's at 900 reads html_baseurl).
     app.connect("config-inited", _derive_site_url, priority=100)
+    # Before sphinx-notfound-page's handler (priority 500), which reads notfound_context.
+    app.connect("html-collect-pages", _not_found_page, priority=400)
     app.connect("config-inited", _config_inited, priority=900)
     # After sphinx-book-theme builds its header buttons (priority 501).
     app.connect("html-page-context", _page_context, priority=900)
