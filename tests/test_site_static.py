@@ -250,3 +250,9 @@ def test_description_skips_math_and_boxes() -> None:
     assert "norm" not in text and "summary" not in text
     assert len(text) <= calcml_book.DESCRIPTION_LENGTH
     assert re.fullmatch(r"[^\\$]+", text)
+    # Why describe() and not sphinxext-opengraph's ogp_enable_meta_description (off in
+    # _config.yml): the maintained parser puts the raw TeX into the same summary.
+    from sphinxext.opengraph._description_parser import get_description
+
+    assert "\\norm{x}" in get_description(doc, calcml_book.DESCRIPTION_LENGTH)
+    assert CONFIG["sphinx"]["config"]["ogp_enable_meta_description"] is False
