@@ -225,6 +225,7 @@ def test_sitemap_lists_every_page(built_site: Path) -> None:
     locs = {loc.text for loc in tree.getroot().findall("s:url/s:loc", ns)}
     expected = {f"{BASEURL}{f}.html" for f in toc_files()}
     assert expected <= locs, f"missing from sitemap.xml: {expected - locs}"
+    assert f"{BASEURL}404.html" not in locs, "the 404 page is not a page to index"
 
 
 def test_description_skips_math_and_boxes() -> None:
