@@ -149,6 +149,7 @@ def test_the_404_page_works_at_any_depth(built_site: Path) -> None:
     doc = soup(page)
     assert doc.title and "Page not found" in doc.title.get_text()
     assert doc.select_one(".bd-article h1").get_text(strip=True).startswith("Page not found")
+    assert CONFIG["title"] in doc.select_one(".bd-article").get_text(), "names the book"
     local = [u for u in fetched_urls(doc) if not is_external(u) and not u.startswith("data:")]
     local += [
         a["href"]

@@ -93,6 +93,7 @@ def _not_found_page(app: Any) -> list[Any]:
     if not hasattr(app.config, "notfound_context"):
         return []
     prefix = app.config.notfound_urls_prefix or "/"
+    book = app.config.html_title or app.config.project
     titles = app.env.titles
     items = "\n".join(
         f'<li><a href="{prefix}{doc}.html">{html.escape(titles[doc].astext())}</a></li>'
@@ -100,7 +101,7 @@ def _not_found_page(app: Any) -> list[Any]:
         if doc in titles
     )
     body = f"""<h1>Page not found</h1>
-<p>There is no page at this address in <em>{html.escape(app.config.project)}</em>. It may
+<p>There is no page at this address in <em>{html.escape(book)}</em>. It may
 have moved, or the address may be mistyped. Search the book, or pick a chapter below.</p>
 <form class="calcml-notfound-search" action="{prefix}search.html" method="get" role="search">
   <label for="calcml-notfound-q">Search the book</label>
