@@ -200,7 +200,11 @@ TEX = (
 
 
 def run_ci(
-    fake: dict[str, Path], installed: str, unavailable: str = "", node: bool = False
+    fake: dict[str, Path],
+    installed: str,
+    unavailable: str = "",
+    node: bool = False,
+    setup_only: bool = True,
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     bin_ = fake["bin"]
     executable(bin_ / "dpkg-query", FAKE_DPKG_QUERY)
@@ -215,7 +219,7 @@ def run_ci(
     env = {
         "PATH": f"{bin_}{os.pathsep}{fake['tools']}",
         "CALCML_FS_ROOT": str(fake["root"]),
-        "CALCML_CI_SETUP_ONLY": "1",
+        "CALCML_CI_SETUP_ONLY": "1" if setup_only else "",
         "PYTHON": sys.executable,
         "CI": "true",
         "FAKE_INSTALLED": installed,
@@ -276,6 +280,23 @@ def test_ci_setup_names_a_package_apt_does_not_have(fake: dict[str, Path]) -> No
     assert proc.returncode != 0
     assert "apt cannot install xindy (the TeX group)" in proc.stderr
     assert not any(line.startswith("apt-get install") for line in apt)
+
+
+def test_ci_run_hands_the_browser_to_make_test(fake: dict[str, Path]) -> None:
+    """Without CALCML_CI_SETUP_ONLY, .ci/run ends in `make test` with the browser found,
+    and the browser and PDF tests required."""
+    chrome = browser(fake["root"] / "opt/google/chrome/chrome", "Google Chrome 131.0")
+    executable(
+        fake["bin"] / "make",
+        '#!/bin/bash\necho "make $* chromium=$CALCML_CHROMIUM'
+        ' browser=$CALCML_REQUIRE_BROWSER pdf=$CALCML_REQUIRE_PDF"\n',
+    )
+    proc, apt = run_ci(fake, installed=f"{BASE} {TEX}", unavailable="chromium", setup_only=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not any("chromium" in line for line in apt), apt
+    assert proc.stdout.splitlines()[-1] == (
+        f"make test PYTHON={sys.executable} chromium={chrome} browser=1 pdf=1"
+    )
 
 
 def test_ci_run_requires_the_browser_and_the_pdf() -> None:
