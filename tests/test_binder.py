@@ -62,7 +62,7 @@ def test_binder_requirements_install_the_package_and_are_pinned() -> None:
         m = re.fullmatch(r"([A-Za-z0-9_.-]+)==([0-9][^\s;]*)", req)
         assert m, f"not pinned with ==: {req}"
         names.add(re.sub(r"[-_.]+", "-", m[1]).lower())
-    assert {"jupytext", "jupyterlab", "ipykernel"} <= names
+    assert {"jupytext", "jupyterlab", "notebook", "ipykernel"} <= names
     locked = lock()
     for req in pins:
         name, version = req.split("==")
@@ -70,6 +70,14 @@ def test_binder_requirements_install_the_package_and_are_pinned() -> None:
         if key in locked:
             assert locked[key] == version, f"{name}: binder pins {version}, the lock {locked[key]}"
     assert not names & {n.replace("_", "-") for n in NOT_IN_BINDER}
+
+
+def test_binder_keeps_jupyterlab_and_notebook_a_consistent_pair() -> None:
+    """Notebook 7.N needs JupyterLab 4.N (notebook 7.4: jupyterlab>=4.4,<4.5): pinning only
+    one of them would upgrade over repo2docker's base environment and break the other."""
+    pins = dict(r.split("==") for r in requirement_lines() if "==" in r)
+    lab, nb = pins["jupyterlab"].split("."), pins["notebook"].split(".")
+    assert (lab[0], nb[0]) == ("4", "7") and lab[1] == nb[1], (pins["jupyterlab"], pins["notebook"])
 
 
 def test_binder_runtime_and_postbuild() -> None:
@@ -186,6 +194,12 @@ def test_binder_environment_runs_every_page(tmp_path: Path) -> None:
         check=False,
     )
     assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
+    # The resolved set is consistent (pip only warns about conflicts when it installs):
+    # e.g. notebook 7.4, which repo2docker's base environment has, needs jupyterlab<4.5.
+    check = subprocess.run(
+        [str(python), "-m", "pip", "check"], env=env, capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
 
     # Small: none of the build or test tools came along.
     probe = subprocess.run(

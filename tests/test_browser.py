@@ -8,7 +8,9 @@ light mode, then the theme's dark-mode toggle is clicked and figures, math and t
 contrast are checked again. The tests below assert on those records.
 
 Without Chromium at ``/usr/bin/chromium`` (or ``$CALCML_CHROMIUM``) the tests skip;
-``.ci/run`` sets ``CALCML_REQUIRE_BROWSER=1``, which turns that skip into a failure.
+``.ci/run`` sets ``CALCML_CHROMIUM`` to the browser ``scripts/find_chromium.sh`` finds (or
+to Debian's ``chromium``, installed when there is none) and ``CALCML_REQUIRE_BROWSER=1``,
+which turns that skip into a failure.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from build_book import toc_files  # noqa: E402
 from export_notebooks import export  # noqa: E402
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-PDF_URL = CONFIG["html"]["baseurl"].rstrip("/") + "/book.pdf"
+PDF_URL = calcml_publish.site_url(CONFIG).rstrip("/") + "/book.pdf"
 REPO = CONFIG["repository"]["url"]
 OWNER_REPO = urlsplit(REPO).path.strip("/")
 

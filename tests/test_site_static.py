@@ -26,11 +26,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import calcml_book  # noqa: E402
-from build_book import toc_files  # noqa: E402
+import calcml_publish  # noqa: E402
+from build_book import chapter_files, toc_files  # noqa: E402
 
 pytestmark = pytest.mark.book
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-BASEURL = CONFIG["html"]["baseurl"]
+BASEURL = calcml_publish.site_url(CONFIG)
+# The site's path on its host ("/<repository>/" on GitHub Pages): the 404 page, served at
+# any depth, links with absolute paths under it.
+SITE_PATH = urlsplit(BASEURL).path or "/"
 # Elements whose URL the browser fetches on its own while loading the page.
 FETCHED = [
     ("script", "src"),
@@ -78,6 +82,17 @@ def is_external(url: str) -> bool:
     return bool(urlsplit(url).scheme in ("http", "https") or url.startswith("//"))
 
 
+def local_target(site: Path, page: Path, path: str) -> Path:
+    """The file a link's path points at: relative to the page, or, for an absolute path,
+    relative to the site's root under SITE_PATH (outside it: a path that cannot exist)."""
+    path = unquote(path)
+    if path.startswith("/"):
+        if not path.startswith(SITE_PATH):
+            return site / "outside-the-site" / path.lstrip("/")
+        return (site / path.removeprefix(SITE_PATH)).resolve()
+    return (page.parent / path).resolve()
+
+
 def test_no_page_fetches_from_another_origin(built_site: Path) -> None:
     bad = [
         f"{p.relative_to(built_site)}: {u}"
@@ -95,7 +110,7 @@ def test_fetched_assets_exist(built_site: Path) -> None:
             parts = urlsplit(url)
             if is_external(url) or parts.scheme == "data" or not parts.path:
                 continue
-            if not (page.parent / unquote(parts.path)).resolve().is_file():
+            if not local_target(built_site, page, parts.path).is_file():
                 missing.append(f"{page.relative_to(built_site)}: {url}")
     assert not missing, "assets referenced but not in the site:\n" + "\n".join(missing)
 
@@ -111,7 +126,7 @@ def test_links_on_generated_pages_resolve(built_site: Path) -> None:
             parts = urlsplit(a["href"])
             if parts.scheme or a["href"].startswith(("//", "mailto:", "javascript:")):
                 continue
-            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            target = local_target(built_site, page, parts.path) if parts.path else page
             target = target / "index.html" if target.is_dir() else target
             if not target.is_file():
                 broken.append(f"{page.name}: {a['href']} (no file)")
@@ -123,6 +138,34 @@ def test_links_on_generated_pages_resolve(built_site: Path) -> None:
                 broken.append(f"{page.name}: {a['href']} (no anchor)")
     assert len(all_pages(built_site)) > len(toc), "no generated pages found"
     assert not broken, "broken links:\n" + "\n".join(sorted(set(broken)))
+
+
+def test_the_404_page_works_at_any_depth(built_site: Path) -> None:
+    """GitHub Pages serves 404.html for any missing address, at any depth: every link and
+    asset is an absolute path under the site's path and resolves; it offers every chapter,
+    the search page and a search box, in the book's theme."""
+    page = built_site / "404.html"
+    assert page.is_file(), "no 404.html (sphinx-notfound-page)"
+    doc = soup(page)
+    assert doc.title and "Page not found" in doc.title.get_text()
+    assert doc.select_one(".bd-article h1").get_text(strip=True).startswith("Page not found")
+    assert CONFIG["title"] in doc.select_one(".bd-article").get_text(), "names the book"
+    local = [u for u in fetched_urls(doc) if not is_external(u) and not u.startswith("data:")]
+    local += [
+        a["href"]
+        for a in doc.find_all("a", href=True)
+        if not urlsplit(a["href"]).scheme and not a["href"].startswith(("#", "//"))
+    ]
+    relative = [u for u in local if not urlsplit(u).path.startswith(SITE_PATH)]
+    assert not relative, f"links that break below the site root: {relative}"
+    missing = [u for u in local if not local_target(built_site, page, urlsplit(u).path).is_file()]
+    assert not missing, f"404.html links to files that are not in the site: {missing}"
+    article = doc.select_one(".bd-article")
+    hrefs = {a["href"] for a in article.find_all("a", href=True)}
+    assert {f"{SITE_PATH}{c}.html" for c in chapter_files()} <= hrefs, hrefs
+    form = article.find("form", attrs={"role": "search"})
+    assert form and form["action"] == f"{SITE_PATH}search.html", form
+    assert form.find("input", attrs={"name": "q"})
 
 
 def test_math_is_typeset_at_build_time_and_no_page_loads_mathjax(built_site: Path) -> None:
@@ -183,6 +226,7 @@ def test_sitemap_lists_every_page(built_site: Path) -> None:
     locs = {loc.text for loc in tree.getroot().findall("s:url/s:loc", ns)}
     expected = {f"{BASEURL}{f}.html" for f in toc_files()}
     assert expected <= locs, f"missing from sitemap.xml: {expected - locs}"
+    assert f"{BASEURL}404.html" not in locs, "the 404 page is not a page to index"
 
 
 def test_description_skips_math_and_boxes() -> None:
@@ -208,3 +252,9 @@ def test_description_skips_math_and_boxes() -> None:
     assert "norm" not in text and "summary" not in text
     assert len(text) <= calcml_book.DESCRIPTION_LENGTH
     assert re.fullmatch(r"[^\\$]+", text)
+    # Why describe() and not sphinxext-opengraph's ogp_enable_meta_description (off in
+    # _config.yml): the maintained parser puts the raw TeX into the same summary.
+    from sphinxext.opengraph._description_parser import get_description
+
+    assert "\\norm{x}" in get_description(doc, calcml_book.DESCRIPTION_LENGTH)
+    assert CONFIG["sphinx"]["config"]["ogp_enable_meta_description"] is False

@@ -137,6 +137,73 @@ def test_deploy_builds_strictly_and_publishes_pages() -> None:
     assert {"texlive-xetex", "latexmk", "xindy", "fonts-freefont-otf"} <= set(tex)
 
 
+MAIN_ONLY = "github.ref == 'refs/heads/main'"
+
+
+def test_deploy_publishes_only_from_main() -> None:
+    """A manual run from another branch builds but must neither deploy the site nor
+    force-push its notebooks over the ones Colab opens."""
+    jobs = load(ROOT / ".github" / "workflows" / "deploy.yml")["jobs"]
+    for name in ("deploy", "notebooks"):
+        assert jobs[name].get("if") == MAIN_ONLY, f"deploy.yml: job {name} is not guarded"
+    # Every job that can write is guarded (a new publishing job must be too).
+    for name, spec in jobs.items():
+        perms = spec.get("permissions", {})
+        if any(level == "write" for level in perms.values()):
+            assert spec.get("if") == MAIN_ONLY, f"deploy.yml: job {name} writes but is not guarded"
+
+
+def test_pull_request_builds_the_pdf_it_uploads() -> None:
+    wf = load(ROOT / ".github" / "workflows" / "pr.yml")
+    runs = [s.get("run", "") for _, s in steps(wf)]
+    build = next(i for i, r in enumerate(runs) if "make pdf" in r)
+    copy = next(i for i, r in enumerate(runs) if "cp _build/latex/book.pdf" in r)
+    assert build < copy, "pr.yml must build the PDF (make pdf) before it copies it"
+
+
+def uses_of(wf: dict[str, Any], action: str, job: str | None = None) -> list[dict[str, Any]]:
+    """The steps (of ``job``, or of every job) that use ``action`` (``owner/name[/path]``)."""
+    return [
+        s
+        for j, s in steps(wf)
+        if str(s.get("uses", "")).split("@")[0] == action and job in (None, j)
+    ]
+
+
+def test_deploy_caches_pip_and_the_execution_cache_saved_only_on_main() -> None:
+    wf = load(ROOT / ".github" / "workflows" / "deploy.yml")
+    (setup,) = uses_of(wf, "actions/setup-python", job="build")
+    assert setup["with"]["cache"] == "pip"
+    assert "requirements/constraints.txt" in setup["with"]["cache-dependency-path"]
+    (restore,) = uses_of(wf, "actions/cache/restore")
+    assert restore["with"]["path"] == ".jupyter_cache"
+    key = restore["with"]["key"]
+    for part in ("requirements/constraints.txt", "src/calcml/**", "book/*.md"):
+        assert part in key, f"the execution cache's key does not hash {part}"
+    (save,) = uses_of(wf, "actions/cache/save")
+    assert MAIN_ONLY in save["if"], "the execution cache must be saved only on main"
+    assert save["with"]["key"] == "${{ steps.jupyter-cache.outputs.cache-primary-key }}"
+    # Saved after the strict builds, so a failed build never stores its cache.
+    build = [s for job, s in steps(wf) if job == "build"]
+    names = [s.get("uses", "") or s.get("run", "") for s in build]
+    assert max(i for i, n in enumerate(names) if "make pdf" in n or "make book" in n) < next(
+        i for i, n in enumerate(names) if n.startswith("actions/cache/save@")
+    )
+    assert uses_of(wf, "actions/cache") == [], "use restore and save, so saving can be guarded"
+
+
+def test_pull_requests_never_write_a_cache() -> None:
+    """pr.yml may read main's execution cache, never write one (actions/cache and
+    setup-python's cache both save at the end of the job)."""
+    wf = load(ROOT / ".github" / "workflows" / "pr.yml")
+    assert uses_of(wf, "actions/cache") == [] and uses_of(wf, "actions/cache/save") == []
+    for setup in uses_of(wf, "actions/setup-python"):
+        assert "cache" not in setup.get("with", {}), "setup-python's cache saves too"
+    (restore,) = uses_of(wf, "actions/cache/restore")
+    deploy = load(ROOT / ".github" / "workflows" / "deploy.yml")
+    assert restore["with"]["key"] == uses_of(deploy, "actions/cache/restore")[0]["with"]["key"]
+
+
 def test_make_targets_used_by_the_workflows_build_strictly_from_the_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

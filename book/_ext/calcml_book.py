@@ -240,6 +240,12 @@ def _page_description(
     A page can set its own in its front matter (``html_meta: {description: ...}``);
     otherwise it is made by :func:`describe`, or from the title for generated pages
     (search, index). Runs before sphinxext-opengraph, which then keeps it.
+
+    Kept instead of sphinxext-opengraph's ``ogp_enable_meta_description`` (switched off in
+    ``_config.yml``), which cannot do what this does: its text takes every leaf node, so
+    the raw TeX of inline math, section titles and exercise text end up in the snippet,
+    and it cuts at a character count mid-word. :func:`describe` skips sentences holding
+    math and paragraphs in boxes and cuts at a sentence boundary.
     """
     if not _is_html(app):
         return
