@@ -465,3 +465,55 @@ def test_x_of_wrong_type():
         derivative(np.sin, "1.0")
     with pytest.raises(TypeError, match="`x` must contain real numbers"):
         gradient(rosen, [1 + 1j, 2.0])
+
+
+# Matrix calculus (book section sec-matrix-calculus): gradients of scalar functions of a
+# matrix have the matrix's shape; Jacobians of matrix functions are f(X).shape + X.shape.
+_RNG = np.random.default_rng(2024)
+_A = _RNG.standard_normal((3, 3))
+_X = _RNG.standard_normal((3, 3)) + 3 * np.eye(3)
+
+
+@pytest.mark.parametrize(
+    ("f", "closed_form"),
+    [
+        (lambda X: np.trace(_A @ X), lambda X: _A.T),
+        (lambda X: np.trace(X.T @ _A @ X), lambda X: (_A + _A.T) @ X),
+        (lambda X: np.linalg.slogdet(X)[1], lambda X: np.linalg.inv(X).T),
+        (np.linalg.det, lambda X: np.linalg.det(X) * np.linalg.inv(X).T),
+        (
+            lambda X: np.trace(_A @ np.linalg.inv(X)),
+            lambda X: -np.linalg.inv(X).T @ _A.T @ np.linalg.inv(X).T,
+        ),
+    ],
+)
+@pytest.mark.parametrize("method", ["central", "five_point"])
+def test_matrix_gradient_identities(f, closed_form, method):
+    G = gradient(f, _X, method=method)
+    assert G.shape == _X.shape
+    np.testing.assert_allclose(
+        G, closed_form(_X), rtol=0, atol=1e-8 * np.abs(closed_form(_X)).max()
+    )
+
+
+def test_matrix_gradient_rectangular_matches_flattened():
+    W = _RNG.standard_normal((2, 4))
+    f = lambda M: float(np.sum(np.sin(M) * M))  # noqa: E731
+    G = gradient(f, W)
+    flat = gradient(lambda v: f(v.reshape(2, 4)), W.ravel())
+    assert G.shape == (2, 4)
+    np.testing.assert_array_equal(G, flat.reshape(2, 4))
+    np.testing.assert_allclose(G, np.sin(W) + W * np.cos(W), atol=1e-9)
+
+
+def test_jacobian_of_matrix_inverse_is_minus_inverse_dX_inverse():
+    Xi = np.linalg.inv(_X)
+    J = jacobian(np.linalg.inv, _X)
+    assert J.shape == (3, 3, 3, 3)
+    np.testing.assert_allclose(J, -np.einsum("ik,lj->ijkl", Xi, Xi), atol=1e-9)
+
+
+def test_jacobian_of_matrix_product_against_kronecker():
+    # d(AX)_ij / dX_kl = A_ik delta_jl
+    J = jacobian(lambda X: _A @ X, _X)
+    np.testing.assert_allclose(J, np.einsum("ik,jl->ijkl", _A, np.eye(3)), atol=1e-9)
