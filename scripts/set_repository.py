@@ -15,6 +15,9 @@ literal copy, which this script writes and ``tests/test_repository_url.py`` chec
   repository is not there to be read;
 * ``CITATION.cff`` (``repository-code`` and ``url``, the site), read by GitHub and
   citation tools straight from the repository.
+* the package's link to the book, ``BOOK_URL`` in ``src/calcml/_validation.py`` and the
+  ``Book:`` line of the package docstring (``src/calcml/__init__.py``): ``help()`` shows
+  them in an installed package, where ``_config.yml`` is not there to be read.
 
 The files are edited as text (a line each), so comments and layout stay as they are.
 """
@@ -84,6 +87,17 @@ def set_repository(url: str, root: Path = ROOT) -> list[Path]:
         text = _replace(text, r'(^repository-code:[ \t]*")[^"]*', url, "repository-code", re.M)
         text = _replace(text, r'(^url:[ \t]*")[^"]*', site_url(config), "url", re.M)
         write(citation, text)
+
+    validation = root / "src" / "calcml" / "_validation.py"
+    if validation.is_file():
+        text = validation.read_text(encoding="utf-8")
+        text = _replace(text, r'(^BOOK_URL = ")[^"]*', site_url(config), "BOOK_URL", re.M)
+        write(validation, text)
+    package = root / "src" / "calcml" / "__init__.py"
+    if package.is_file():
+        text = package.read_text(encoding="utf-8")
+        text = _replace(text, r"(^Book: )\S+", site_url(config), "the Book: line", re.M)
+        write(package, text)
     return changed
 
 

@@ -29,11 +29,9 @@ from set_repository import set_repository  # noqa: E402
 DERIVED_OR_CHECKED = {
     "_config.yml": "the one source",
     "CITATION.cff": "written by set_repository.py, checked below",
+    "src/calcml/_validation.py": "BOOK_URL, written by set_repository.py, checked below",
+    "src/calcml/__init__.py": "the docstring's Book: line, written and checked likewise",
 }
-# src/calcml's docstrings link to the book's pages ("Book: https://<site>/book/...").
-# How they link is being changed on another branch (`api`), so they are left alone here
-# and not yet counted as copies; TODO: include src/ once that has landed.
-NOT_YET_CHECKED = ("src/",)
 
 
 def config(root: Path = ROOT) -> dict:
@@ -69,7 +67,7 @@ def copies(root: Path) -> dict[str, list[str]]:
     found = {}
     for path in repository_files(root):
         rel = path.relative_to(root).as_posix()
-        if rel in DERIVED_OR_CHECKED or rel.startswith(NOT_YET_CHECKED):
+        if rel in DERIVED_OR_CHECKED:
             continue
         try:
             text = path.read_text(encoding="utf-8")
@@ -119,6 +117,11 @@ def test_the_literal_copies_agree_with_the_config() -> None:
     citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
     assert citation["repository-code"] == url
     assert citation["url"] == calcml_publish.site_url(cfg)
+    from calcml import _validation
+
+    assert _validation.BOOK_URL == calcml_publish.site_url(cfg)
+    package_doc = (ROOT / "src" / "calcml" / "__init__.py").read_text(encoding="utf-8")
+    assert re.findall(r"^Book: (\S+)", package_doc, re.M) == [calcml_publish.site_url(cfg)]
 
 
 def test_no_other_copy_of_the_address() -> None:
@@ -143,6 +146,9 @@ def test_set_repository_rewrites_every_copy(tmp_path: Path) -> None:
     old = config()
     for name in ("_config.yml", "_toc.yml", "CITATION.cff"):
         shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "src" / "calcml").mkdir(parents=True)
+    for name in ("_validation.py", "__init__.py"):
+        shutil.copy(ROOT / "src" / "calcml" / name, tmp_path / "src" / "calcml" / name)
     for page in chapter_files():
         (tmp_path / f"{page}.md").parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / f"{page}.md", tmp_path / f"{page}.md")
@@ -153,7 +159,14 @@ def test_set_repository_rewrites_every_copy(tmp_path: Path) -> None:
     new = config(tmp_path)
     assert new["repository"]["url"] == "https://github.com/Someone/my-book"
     assert calcml_publish.site_url(new) == "https://someone.github.io/my-book/"
-    assert {p.name for p in changed} >= {"_config.yml", "CITATION.cff"}
+    assert {p.name for p in changed} >= {
+        "_config.yml",
+        "CITATION.cff",
+        "_validation.py",
+        "__init__.py",
+    }
+    validation = (tmp_path / "src" / "calcml" / "_validation.py").read_text(encoding="utf-8")
+    assert 'BOOK_URL = "https://someone.github.io/my-book/"' in validation
     # Only that one line of _config.yml changed (comments and layout kept).
     before, after = config_before.splitlines(), (tmp_path / "_config.yml").read_text().splitlines()
     assert len(before) == len(after)

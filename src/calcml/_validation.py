@@ -110,15 +110,16 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
 #: Machine epsilon of float64, the unit of every default step and tolerance.
 EPS = float(np.finfo(np.float64).eps)
 
-#: Where the book is published; every docstring's "Book:" link starts here.
+#: Where the book is published; every docstring's "Book:" link starts here. Derived from
+#: _config.yml's repository.url and written by ``make set-repository`` (tests check it).
 BOOK_URL = "https://calcml.github.io/calculus-for-ml/"
 
 
 def book_link(page: str, section: str = "") -> str:
     """The address of a page (and section) of the book, from :data:`BOOK_URL`.
 
-    >>> book_link("integration_examples", "monte-carlo")
-    'https://calcml.github.io/calculus-for-ml/book/integration_examples.html#monte-carlo'
+    >>> book_link("integration_examples", "monte-carlo").removeprefix(BOOK_URL)
+    'book/integration_examples.html#monte-carlo'
     """
     return f"{BOOK_URL}book/{page}.html" + (f"#{section}" if section else "")
 
@@ -126,10 +127,10 @@ def book_link(page: str, section: str = "") -> str:
 def with_book_link(doc: str | None, page: str, section: str = "") -> str:
     """``doc`` (a docstring) followed by a ``Book:`` line pointing to ``page#section``.
 
-    >>> print(with_book_link("Summary.", "notation"))
+    >>> print(with_book_link("Summary.", "notation").replace(BOOK_URL, "<BOOK_URL>"))
     Summary.
     <BLANKLINE>
-    Book: https://calcml.github.io/calculus-for-ml/book/notation.html
+    Book: <BOOK_URL>book/notation.html
     """
     return f"{inspect.cleandoc(doc or '')}\n\nBook: {book_link(page, section)}\n"
 
@@ -143,8 +144,8 @@ def documented_in(page: str, section: str = "") -> Callable[[_T], _T]:
     >>> @documented_in("notation")
     ... def f() -> None:
     ...     '''Do nothing.'''
-    >>> f.__doc__.splitlines()[-1]
-    'Book: https://calcml.github.io/calculus-for-ml/book/notation.html'
+    >>> f.__doc__.splitlines()[-1] == f"Book: {BOOK_URL}book/notation.html"
+    True
     """
 
     def decorate(obj: _T) -> _T:
