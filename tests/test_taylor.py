@@ -13,6 +13,7 @@ from numpy.polynomial import Polynomial
 
 from calcml.taylor import (
     QuadraticModel,
+    delta_method,
     quadratic_model,
     remainder_bound,
     taylor_coefficients,
@@ -426,3 +427,87 @@ def test_callable_returning_the_wrong_shape_is_evaluated_pointwise() -> None:
 def test_callable_that_is_nowhere_finite_is_rejected() -> None:
     with pytest.raises(ValueError, match=r"`f` does not look analytic near `x0` = 1.0"):
         taylor_coefficients(lambda z: z * np.nan, 1.0, 2)
+
+
+@pytest.mark.parametrize(
+    "x0",
+    [
+        2.0**20 - 2.0**-33,
+        2.0**30 - 2.0**-23,
+        -(2.0**20 - 2.0**-33),
+        1e6,
+        0.3,
+        -0.3,
+        0.0,
+        5e-324,
+        -1e-300,
+        1e150,
+        2.0,
+        1.0,
+    ],
+)
+def test_taylor_polynomial_shift_is_exact(x0: float) -> None:
+    """The domain/window map is t -> t - x0 with scale 1 exactly, even just below 2**k."""
+    p = taylor_polynomial(sp.Symbol("x"), x0, 1)
+    off, scl = p.mapparms()
+    assert off == -x0 and scl == 1.0
+    t = np.nextafter(x0, np.inf)
+    assert float(p(t)) - x0 == t - x0 or abs(x0) > 1e100
+
+
+def test_delta_method_affine_is_exact() -> None:
+    """For f(x) = a^T x + b, Var f(X) = a^T Sigma a exactly (closed form)."""
+    a = np.array([1.0, -2.0, 0.5])
+    sigma = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, -0.2], [0.0, -0.2, 0.5]])
+    v = delta_method(lambda x: a @ x + 3.0, [1.0, 2.0, 3.0], sigma, grad=lambda x: a)
+    assert v == pytest.approx(a @ sigma @ a, rel=1e-15)
+    v_fd = delta_method(lambda x: a @ x + 3.0, [1.0, 2.0, 3.0], sigma)
+    assert v_fd == pytest.approx(a @ sigma @ a, rel=1e-9)
+
+
+@pytest.mark.parametrize("s", [0.01, 0.03, 0.1])
+def test_delta_method_lognormal(s: float) -> None:
+    """exp(X), X ~ N(mu, s^2): exact variance (e^{s^2} - 1) e^{2 mu + s^2}; ratio 1 + O(s^2)."""
+    mu = 0.7
+    exact = math.expm1(s**2) * math.exp(2 * mu + s**2)
+    v = delta_method(lambda x: math.exp(x[0]), [mu], [[s**2]])
+    assert v == pytest.approx(math.exp(2 * mu) * s**2, rel=1e-9)
+    assert abs(exact / v - 1) < 2 * s**2  # 1.5 s^2 + O(s^4)
+
+
+def test_delta_method_against_monte_carlo() -> None:
+    """A sigmoid of a linear form with small covariance: Monte Carlo within its 95% band."""
+    rng = np.random.default_rng(7)
+    mu = np.array([0.3, -0.4])
+    sigma = 1e-3 * np.array([[1.0, 0.4], [0.4, 2.0]])
+    xs = np.array([1.0, 2.0])
+
+    def f(w: np.ndarray) -> float:
+        return float(1 / (1 + np.exp(-(xs @ w))))
+
+    v = delta_method(f, mu, sigma)
+    samples = rng.multivariate_normal(mu, sigma, size=200_000)
+    values = 1 / (1 + np.exp(-(samples @ xs)))
+    mc = float(np.var(values))
+    # the sample variance of N draws has relative standard error about sqrt(2/N)
+    assert abs(mc / v - 1) < 4 * math.sqrt(2 / 200_000) + 0.01
+
+
+def test_delta_method_errors() -> None:
+    f = lambda x: float(x[0])  # noqa: E731
+    with pytest.raises(TypeError, match="`f` must be callable"):
+        delta_method(1.0, [0.0], [[1.0]])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="`mean` must be a non-empty 1-D"):
+        delta_method(f, 0.0, [[1.0]])
+    with pytest.raises(ValueError, match=r"`cov` must have shape \(2, 2\)"):
+        delta_method(f, [0.0, 1.0], [[1.0]])
+    with pytest.raises(ValueError, match="`cov` must be symmetric"):
+        delta_method(f, [0.0, 1.0], [[1.0, 0.5], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="`cov` must be positive semidefinite"):
+        delta_method(f, [0.0, 1.0], [[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(ValueError, match="`cov` must be finite"):
+        delta_method(f, [0.0], [[np.nan]])
+    with pytest.raises(ValueError, match="`grad` must return shape"):
+        delta_method(f, [0.0, 1.0], np.eye(2), grad=lambda x: [1.0])
+    with pytest.raises(ValueError, match="gradient of `f` is not finite"):
+        delta_method(f, [0.0], [[1.0]], grad=lambda x: [np.inf])

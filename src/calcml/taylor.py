@@ -38,6 +38,7 @@ __doc__ = with_book_link(__doc__, "taylor_series_approximation")
 
 __all__ = [
     "QuadraticModel",
+    "delta_method",
     "quadratic_model",
     "remainder_bound",
     "taylor_coefficients",
@@ -223,9 +224,10 @@ def taylor_polynomial(f: Any, x0: float, degree: int) -> Polynomial:
     r"""The degree-``degree`` Taylor polynomial of ``f`` about ``x0`` as a NumPy ``Polynomial``.
 
     The polynomial is :math:`p(x) = \sum_{k=0}^{n} c_k (x - x_0)^k`: its ``coef`` are the
-    Taylor coefficients and its domain/window map :math:`x \mapsto x - x_0` exactly, so
-    it is evaluated in the original variable without expanding the powers of
-    :math:`x - x_0` (which would cancel badly far from 0). ``p.convert()`` gives the
+    Taylor coefficients and its domain/window map is :math:`x \mapsto x - x_0` exactly
+    (``mapparms()`` is ``(-x0, 1.0)`` for every finite ``x0``), so it is evaluated in
+    the original variable without expanding the powers of :math:`x - x_0` (which
+    would cancel badly far from 0). ``p.convert()`` gives the
     coefficients in powers of :math:`x`.
 
     Parameters
@@ -249,10 +251,30 @@ def taylor_polynomial(f: Any, x0: float, degree: int) -> Polynomial:
     """
     coef = taylor_coefficients(f, x0, degree)
     x0 = float(x0)
-    # A power-of-two width at least one ulp of x0 keeps x0 + h - x0 == h exact,
-    # so the map to the window is off = -x0, scl = 1 without rounding.
-    h = max(1.0, float(np.spacing(abs(x0))))
-    return Polynomial(coef, domain=[x0, x0 + h], window=[0.0, h], symbol="x")
+    return Polynomial(coef, domain=_exact_domain(x0), window=_window(x0), symbol="x")
+
+
+def _exact_domain(x0: float) -> list[float]:
+    """A domain with x0 at one end whose other end, x0 -+ h, is exact.
+
+    With h the power of two in [|x0|/2, |x0|], Sterbenz's lemma makes
+    |x0| - h exact, so the domain/window map is off = -x0, scl = 1 without
+    rounding (x0 + h could round when x0 lies just below a power of two).
+    Tiny |x0| (below 2**-60) takes h = 1, where the map is exact as well.
+    """
+    h = _width(x0)
+    return [x0 - h, x0] if x0 > 0 else [x0, x0 + h]
+
+
+def _window(x0: float) -> list[float]:
+    h = _width(x0)
+    return [-h, 0.0] if x0 > 0 else [0.0, h]
+
+
+def _width(x0: float) -> float:
+    if abs(x0) < 2.0**-60:  # x0 -+ 1 rounds to -+1, and the map is still exact
+        return 1.0
+    return math.ldexp(1.0, math.frexp(abs(x0))[1] - 1)
 
 
 @documented_in("taylor_series_approximation", "the-remainder-bound-against-the-actual-error")
@@ -400,3 +422,68 @@ def quadratic_model(
     if not (math.isfinite(value) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
         raise ValueError(f"`f`, its gradient or Hessian is not finite at `x0` = {x}")
     return QuadraticModel(x0=x, value=value, gradient=g, hessian=0.5 * (h + h.T))
+
+
+@documented_in("taylor_series_approximation", "linearisation-and-the-delta-method")
+def delta_method(
+    f: Callable[[NDArray[np.float64]], float],
+    mean: ArrayLike,
+    cov: ArrayLike,
+    *,
+    grad: Callable[[NDArray[np.float64]], ArrayLike] | None = None,
+) -> float:
+    r"""Variance of :math:`f(X)` by linearisation: :math:`\nabla f(\mu)^T \Sigma \nabla f(\mu)`.
+
+    For a random vector :math:`X` with mean :math:`\mu` and covariance :math:`\Sigma`,
+    the first-order Taylor model :math:`f(X) \approx f(\mu) + \nabla f(\mu)^T (X - \mu)`
+    has exactly this variance (the delta method). It approximates
+    :math:`\operatorname{Var} f(X)` well when :math:`\Sigma` is small compared with the
+    scale on which :math:`\nabla f` changes, and is exact for an affine ``f``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x)`` for ``x`` of shape ``(n,)``, returning a real number. Used only to
+        compute the gradient when ``grad`` is omitted.
+    mean : array_like, shape (n,)
+        :math:`\mu`, the point of linearisation; finite.
+    cov : array_like, shape (n, n)
+        :math:`\Sigma`, symmetric positive semidefinite; finite.
+    grad : callable, optional
+        The exact gradient, ``grad(x)`` of shape ``(n,)``. When omitted it is
+        computed by :func:`calcml.differentiate.gradient` (central differences).
+
+    Returns
+    -------
+    float
+        :math:`\nabla f(\mu)^T \Sigma \nabla f(\mu) \ge 0`.
+
+    Examples
+    --------
+    >>> # f(x) = x1 x2 at mu = (1, 2), independent coordinates with variances 0.01, 0.04
+    >>> v = delta_method(lambda x: x[0] * x[1], [1.0, 2.0], np.diag([0.01, 0.04]),
+    ...                  grad=lambda x: [x[1], x[0]])
+    >>> round(v, 12)  # 2**2 * 0.01 + 1**2 * 0.04
+    0.08
+    """
+    check_callable(f, "f")
+    mu = as_finite_array(mean, "mean")
+    if mu.ndim != 1 or mu.size == 0:
+        raise ValueError(f"`mean` must be a non-empty 1-D array, got shape {mu.shape}")
+    n = mu.size
+    sigma = as_finite_array(cov, "cov")
+    if sigma.shape != (n, n):
+        raise ValueError(f"`cov` must have shape ({n}, {n}), got {sigma.shape}")
+    scale = max(1.0, float(np.max(np.abs(sigma))))
+    if not np.allclose(sigma, sigma.T, rtol=0.0, atol=1e3 * EPS * scale):
+        raise ValueError("`cov` must be symmetric")
+    sigma = 0.5 * (sigma + sigma.T)
+    if float(np.linalg.eigvalsh(sigma)[0]) < -1e3 * EPS * scale:
+        raise ValueError("`cov` must be positive semidefinite")
+    if grad is None:
+        g = differentiate.gradient(f, mu.copy())
+    else:
+        g = real_output(check_callable(grad, "grad")(mu.copy()), "grad", shape=(n,))
+    if not np.all(np.isfinite(g)):
+        raise ValueError(f"the gradient of `f` is not finite at `mean` = {mu}")
+    return max(0.0, float(g @ sigma @ g))
