@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 from scipy.optimize import rosen, rosen_der, rosen_hess
 from scipy.stats import ortho_group
 
+from calcml import autodiff as ad
 from calcml.curvature import (
     EigenResult,
     MinimizeResult,
     classify_critical_point,
     condition_number,
     find_critical_points,
+    gauss_newton,
     gradient_descent,
     newton,
     top_eigenvalue,
@@ -503,3 +505,100 @@ def test_find_critical_points_bad_input(kwargs, error, match):
 def test_top_eigenvalue_bad_input(hvp, n, kwargs, error, match):
     with pytest.raises(error, match=match):
         top_eigenvalue(hvp, n, **kwargs)
+
+
+# --- gauss_newton -----------------------------------------------------------------------
+
+
+def test_gauss_newton_of_linear_least_squares_is_the_hessian():
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((12, 4)), rng.standard_normal(12)
+    G = gauss_newton(lambda w: A @ w - b, rng.standard_normal(4))
+    np.testing.assert_allclose(G, A.T @ A, rtol=1e-13)
+    np.testing.assert_allclose(
+        gauss_newton(lambda w: A @ w - b, np.zeros(4), reduction="mean"), A.T @ A / 12, rtol=1e-13
+    )
+
+
+def test_gauss_newton_of_logistic_regression_is_the_hessian():
+    rng = np.random.default_rng(1)
+    X, w = rng.standard_normal((30, 3)), rng.standard_normal(3)
+    p = 1 / (1 + np.exp(-X @ w))
+    hess = X.T @ (X * (p * (1 - p))[:, None])
+    np.testing.assert_allclose(gauss_newton(lambda v: X @ v, w, loss="logistic"), hess, rtol=1e-12)
+    # an explicit Jacobian gives the same matrix
+    G = gauss_newton(lambda v: X @ v, w, loss="logistic", jac=lambda v: X)
+    np.testing.assert_allclose(G, hess, rtol=1e-12)
+
+
+def test_gauss_newton_of_poisson_regression_matches_sympy():
+    a, b = sp.symbols("a b")
+    ts, ys = [0.0, 0.5, 1.0, 2.0], [1, 0, 3, 2]
+    z = [a + b * ti for ti in ts]  # log-rates, linear: Gauss-Newton = Hessian
+    nll = sum(sp.exp(zi) - yi * zi for zi, yi in zip(z, ys, strict=True))
+    H = np.array(sp.hessian(nll, (a, b)).subs({a: 0.3, b: -0.2}), dtype=float)
+    T = np.column_stack([np.ones(4), ts])
+    G = gauss_newton(lambda w: T @ w, [0.3, -0.2], loss="poisson")
+    np.testing.assert_allclose(G, H, rtol=1e-12)
+
+
+def test_gauss_newton_drops_exactly_the_residual_term():
+    # r_i(w) = w0 exp(-w1 t_i) - y_i: Hessian = J^T J + sum_i r_i hess r_i (closed forms)
+    t_obs = np.linspace(0, 2, 7)
+    y_obs = 2 * np.exp(-1.3 * t_obs) + 0.1 * np.cos(5 * t_obs)
+    w = np.array([1.7, 0.9])
+    e = np.exp(-w[1] * t_obs)
+    r = w[0] * e - y_obs
+    J = np.column_stack([e, -w[0] * t_obs * e])
+    second = [
+        np.array([[0, -ti * ei], [-ti * ei, w[0] * ti**2 * ei]])
+        for ti, ei in zip(t_obs, e, strict=True)
+    ]
+    residual_term = sum(ri * Si for ri, Si in zip(r, second, strict=True))
+    H = ad.hessian(lambda v: 0.5 * ((v[0] * ad.exp(-v[1] * t_obs) - y_obs) ** 2).sum())(w)
+    G = gauss_newton(lambda v: v[0] * ad.exp(-v[1] * t_obs) - y_obs, w)
+    np.testing.assert_allclose(G, J.T @ J, rtol=1e-12)
+    np.testing.assert_allclose(G + residual_term, H, rtol=1e-12)
+    assert np.linalg.norm(H - G) > 1e-2  # the residual term is not small away from a fit
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 6), n=st.integers(1, 5))
+def test_gauss_newton_is_positive_semidefinite_for_a_convex_loss(seed, m, n):
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((m, n))
+    G = gauss_newton(lambda v: ad.tanh(W @ v), rng.standard_normal(n), loss="logistic")
+    assert np.array_equal(G, G.T)
+    assert np.linalg.eigvalsh(G)[0] >= -1e-12 * max(1.0, np.abs(G).max())
+
+
+def test_gauss_newton_accepts_a_loss_hessian():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((5, 3))
+    B = rng.standard_normal((5, 5))
+    M = B @ B.T
+    G = gauss_newton(lambda v: X @ v, np.ones(3), loss=lambda z: M)
+    np.testing.assert_allclose(G, X.T @ M @ X, rtol=1e-12)
+    d = np.arange(1.0, 6.0)
+    G = gauss_newton(lambda v: X @ v, np.ones(3), loss=lambda z: d)
+    np.testing.assert_allclose(G, X.T @ np.diag(d) @ X, rtol=1e-12)
+
+
+def test_gauss_newton_rejects_bad_input():
+    X = np.eye(3)
+    with pytest.raises(TypeError, match="`outputs`"):
+        gauss_newton("not callable", np.zeros(3))
+    with pytest.raises(ValueError, match="`loss` must be one of"):
+        gauss_newton(lambda v: X @ v, np.zeros(3), loss="hinge")
+    with pytest.raises(ValueError, match="`reduction` must be one of"):
+        gauss_newton(lambda v: X @ v, np.zeros(3), reduction="max")
+    with pytest.raises(ValueError, match="`w` must be one-dimensional"):
+        gauss_newton(lambda v: v, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="`outputs` must return a finite one-dimensional"):
+        gauss_newton(lambda v: np.outer(v, v), np.zeros(3))
+    with pytest.raises(ValueError, match=r"`jac` must return a finite \(3, 3\)"):
+        gauss_newton(lambda v: X @ v, np.zeros(3), jac=lambda v: np.eye(2))
+    with pytest.raises(ValueError, match=r"`loss` must return a finite \(3,\) diagonal"):
+        gauss_newton(lambda v: X @ v, np.zeros(3), loss=lambda z: np.ones(2))
+    with pytest.raises(ValueError, match="asymmetric"):
+        gauss_newton(lambda v: X @ v, np.zeros(3), loss=lambda z: np.triu(np.ones((3, 3))))

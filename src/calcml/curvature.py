@@ -27,6 +27,7 @@ from calcml._validation import (
     Seed,
     as_finite_array,
     check_callable,
+    check_choice,
     check_finite_scalar,
     check_int,
     check_nonnegative,
@@ -45,6 +46,7 @@ __all__ = [
     "classify_critical_point",
     "condition_number",
     "find_critical_points",
+    "gauss_newton",
     "gradient_descent",
     "newton",
     "top_eigenvalue",
@@ -541,3 +543,108 @@ def gradient_descent(
 
     with np.errstate(over="ignore", invalid="ignore"):
         return _minimize(f, x0, grad, descend, tol, maxiter)
+
+
+#: The output losses :func:`gauss_newton` knows, as functions of one output ``z``.
+GAUSS_NEWTON_LOSSES = ("squared", "logistic", "poisson")
+
+
+def _loss_curvature(loss: str | Callable[[Vector], ArrayLike], z: Vector) -> Vector:
+    """The Hessian of the output loss at the outputs ``z``: an ``(m,)`` diagonal or ``(m, m)``."""
+    m = z.size
+    if loss == "squared":  # 1/2 (z - y)^2
+        return np.ones(m)
+    if loss == "logistic":  # log(1 + e^z) - y z
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))  # the sigmoid, without overflow
+        return p * (1.0 - p)
+    if loss == "poisson":  # e^z - y z
+        return np.exp(z)
+    assert callable(loss)
+    h = np.asarray(loss(z), dtype=float)
+    if h.shape not in ((m,), (m, m)) or not np.all(np.isfinite(h)):
+        raise ValueError(
+            f"`loss` must return a finite ({m},) diagonal or ({m}, {m}) Hessian; "
+            f"got shape {h.shape}"
+        )
+    if h.ndim == 2 and not np.allclose(h, h.T, rtol=SYMMETRY_RTOL, atol=0.0):
+        raise ValueError("`loss` returned an asymmetric Hessian")
+    return h
+
+
+@documented_in("hessian_and_curvature", "gauss-newton-fisher")
+def gauss_newton(
+    outputs: Callable[[Any], Any],
+    w: ArrayLike,
+    *,
+    loss: str | Callable[[Vector], ArrayLike] = "squared",
+    jac: Callable[[Vector], ArrayLike] | None = None,
+    reduction: str = "sum",
+) -> Vector:
+    """The Gauss-Newton matrix ``J.T @ H_l @ J`` of a loss ``sum_i l(z_i)``, ``z = outputs(w)``.
+
+    For ``L(w) = sum_i l(z_i(w))`` the Hessian is ``J.T H_l J + sum_i l'(z_i) hess z_i(w)``
+    with ``J`` the Jacobian of the outputs; the Gauss-Newton matrix keeps the first term. It is
+    positive semidefinite when ``l`` is convex, equals the Hessian when the outputs are linear
+    in ``w``, and for the losses of exponential-family likelihoods (``"squared"``: Gaussian,
+    ``"logistic"``: Bernoulli, ``"poisson"``) it is also the Fisher information.
+
+    Parameters
+    ----------
+    outputs : callable
+        ``outputs(w) -> z`` of shape ``(m,)``: the residuals for ``"squared"``, the logits for
+        ``"logistic"``, the log-rates for ``"poisson"``. Differentiated by
+        :func:`calcml.autodiff.jacobian` unless ``jac`` is given.
+    w : array_like, shape (n,)
+        The parameters.
+    loss : {"squared", "logistic", "poisson"} or callable, optional
+        The output loss, through its second derivative (which does not depend on the
+        targets): ``1``, ``sigma(z)(1 - sigma(z))``, ``exp(z)``. A callable ``loss(z)`` returns
+        the Hessian of the output loss itself, an ``(m,)`` diagonal or an ``(m, m)`` matrix.
+    jac : callable, optional
+        ``jac(w) -> J`` of shape ``(m, n)``.
+    reduction : {"sum", "mean"}, optional
+        Whether the loss sums or averages over the ``m`` outputs.
+
+    Returns
+    -------
+    ndarray, shape (n, n)
+        The symmetric positive semidefinite (for a convex loss) Gauss-Newton matrix.
+
+    Examples
+    --------
+    Logistic regression, whose logits ``X w`` are linear in ``w``: the Gauss-Newton matrix is
+    the Hessian ``X.T S X`` with ``S = diag(p (1 - p))``.
+
+    >>> X = np.array([[1.0, 0.5], [1.0, -1.0], [1.0, 2.0]])
+    >>> G = gauss_newton(lambda w: X @ w, np.zeros(2), loss="logistic")
+    >>> np.allclose(G, X.T @ X / 4)
+    True
+    """
+    check_callable(outputs, "outputs")
+    w = as_finite_array(w, "w").astype(float)
+    if w.ndim != 1:
+        raise ValueError(f"`w` must be one-dimensional; got shape {w.shape}")
+    if not callable(loss):
+        check_choice(loss, "loss", GAUSS_NEWTON_LOSSES)
+    check_choice(reduction, "reduction", ("sum", "mean"))
+    z = real_output(outputs(w), "outputs")
+    if z.ndim != 1 or not np.all(np.isfinite(z)):
+        raise ValueError(
+            f"`outputs` must return a finite one-dimensional array; got shape {z.shape}"
+        )
+    if jac is None:
+        from calcml import autodiff  # a lazy import: autodiff is only needed here
+
+        J = np.asarray(autodiff.jacobian(outputs)(w), dtype=float).reshape(z.size, w.size)
+    else:
+        check_callable(jac, "jac")
+        J = np.asarray(jac(w), dtype=float)
+        if J.shape != (z.size, w.size) or not np.all(np.isfinite(J)):
+            raise ValueError(
+                f"`jac` must return a finite ({z.size}, {w.size}) array; got {J.shape}"
+            )
+    h = _loss_curvature(loss, z)
+    G = J.T @ (h[:, None] * J) if h.ndim == 1 else J.T @ h @ J
+    if reduction == "mean":
+        G = G / z.size
+    return 0.5 * (G + G.T)
