@@ -21,6 +21,7 @@ from calcml.curvature import (
     find_critical_points,
     gauss_newton,
     gradient_descent,
+    hutchinson_trace,
     newton,
     top_eigenvalue,
 )
@@ -602,3 +603,56 @@ def test_gauss_newton_rejects_bad_input():
         gauss_newton(lambda v: X @ v, np.zeros(3), loss=lambda z: np.ones(2))
     with pytest.raises(ValueError, match="asymmetric"):
         gauss_newton(lambda v: X @ v, np.zeros(3), loss=lambda z: np.triu(np.ones((3, 3))))
+
+
+# --- hutchinson_trace -------------------------------------------------------------------
+
+
+def _random_symmetric(n, seed):
+    B = np.random.default_rng(seed).standard_normal((n, n))
+    return (B + B.T) / 2
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hutchinson_is_unbiased_within_its_standard_error(seed):
+    H = _random_symmetric(8, seed)
+    res = hutchinson_trace(lambda v: H @ v, 8, samples=2000, rng=seed)
+    assert res.nsamples == 2000 and res.values.shape == (2000,)
+    assert abs(res.estimate - np.trace(H)) < 4 * res.standard_error
+
+
+def test_hutchinson_variance_is_twice_the_off_diagonal_sum_of_squares():
+    H = _random_symmetric(6, 7)
+    res = hutchinson_trace(lambda v: H @ v, 6, samples=40_000, rng=1)
+    predicted = 2 * (np.sum(H**2) - np.sum(np.diag(H) ** 2))
+    # the sample variance of 40 000 values is within a few percent of the exact one
+    assert abs(res.values.var(ddof=1) / predicted - 1) < 0.05
+    np.testing.assert_allclose(res.standard_error, np.sqrt(predicted / 40_000), rtol=0.05)
+
+
+def test_hutchinson_is_exact_for_a_diagonal_matrix_and_reproducible():
+    d = np.array([1.0, -2.0, 5.0])
+    res = hutchinson_trace(lambda v: d * v, 3, samples=5, rng=3)
+    assert res.estimate == 4.0 and res.standard_error == 0.0
+    again = hutchinson_trace(lambda v: (d + 1) * v + v[::-1], 3, samples=5, rng=3)
+    same = hutchinson_trace(lambda v: (d + 1) * v + v[::-1], 3, samples=5, rng=3)
+    assert again.estimate == same.estimate
+
+
+def test_hutchinson_on_rosenbrock_hessian_products():
+    x = np.linspace(-1, 2, 10)
+    res = hutchinson_trace(lambda v: rosen_hess(x) @ v, 10, samples=3000, rng=0)
+    assert abs(res.estimate - np.trace(rosen_hess(x))) < 4 * res.standard_error
+
+
+def test_hutchinson_rejects_bad_input():
+    with pytest.raises(TypeError, match="`hvp`"):
+        hutchinson_trace(None, 3)
+    with pytest.raises(ValueError, match="`samples`"):
+        hutchinson_trace(lambda v: v, 3, samples=1)
+    with pytest.raises(ValueError, match="`n`"):
+        hutchinson_trace(lambda v: v, 0)
+    with pytest.raises(ValueError, match=r"`hvp` must return shape \(3,\)"):
+        hutchinson_trace(lambda v: v[:2], 3)
+    with pytest.raises(ValueError, match="non-finite values at product 1"):
+        hutchinson_trace(lambda v: v * np.nan, 3)
