@@ -22,6 +22,7 @@ from calcml.curvature import (
     gauss_newton,
     gradient_descent,
     hutchinson_trace,
+    lagrange_newton,
     newton,
     top_eigenvalue,
 )
@@ -656,3 +657,77 @@ def test_hutchinson_rejects_bad_input():
         hutchinson_trace(lambda v: v[:2], 3)
     with pytest.raises(ValueError, match="non-finite values at product 1"):
         hutchinson_trace(lambda v: v * np.nan, 3)
+
+
+# --- lagrange_newton --------------------------------------------------------------------
+
+
+def test_lagrange_newton_on_the_circle_matches_the_closed_form():
+    res = lagrange_newton(lambda x: x[0] + 2 * x[1], lambda x: [x @ x - 1.0], [-0.5, -1.0], [1.0])
+    # grad f + lam grad g = 0: (1, 2) + 2 lam x = 0 with |x| = 1
+    np.testing.assert_allclose(res.x, -np.array([1.0, 2.0]) / np.sqrt(5), rtol=1e-12)
+    np.testing.assert_allclose(res.multipliers, [np.sqrt(5) / 2], rtol=1e-12)
+    assert res.success and res.nit <= 8 and res.residual <= 1e-10
+    assert np.isclose(res.fun, -np.sqrt(5))
+
+
+def test_lagrange_newton_multiplier_is_the_eigenvalue():
+    S = np.cov(np.random.default_rng(0).standard_normal((4, 50)))
+    lam, U = np.linalg.eigh(S)
+    res = lagrange_newton(
+        lambda v: -(v @ S @ v), lambda v: [v @ v - 1.0], U[:, -1] + 0.05, [-lam[-1] + 0.1]
+    )
+    assert res.success
+    np.testing.assert_allclose(res.multipliers[0], lam[-1], rtol=1e-12)
+    np.testing.assert_allclose(np.abs(res.x), np.abs(U[:, -1]), rtol=1e-9)
+
+
+def test_lagrange_newton_agrees_with_slsqp_on_two_constraints():
+    from scipy.optimize import minimize
+
+    A = np.diag([1.0, 2.0, 3.0])
+
+    def f(x):
+        return 0.5 * x @ A @ x + x[0] - x[2]
+
+    def g(x):
+        return [x[0] + x[1] + x[2] - 1.0, x[0] * x[1] - 0.1]
+
+    ref = minimize(
+        f,
+        [0.5, 0.5, 0.0],
+        method="SLSQP",
+        constraints=[{"type": "eq", "fun": lambda x: np.asarray(g(x), dtype=float)}],
+        options={"ftol": 1e-14},
+    )
+    res = lagrange_newton(f, g, ref.x + 0.01, [0.0, 0.0])
+    assert res.success and ref.success
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-6)
+    # stationarity with the returned multipliers (independent check by finite differences)
+    grad_f = A @ res.x + np.array([1.0, 0.0, -1.0])
+    J = np.array([[1.0, 1.0, 1.0], [res.x[1], res.x[0], 0.0]])
+    np.testing.assert_allclose(grad_f + J.T @ res.multipliers, 0, atol=1e-9)
+
+
+def test_lagrange_newton_reports_failure():
+    few = lagrange_newton(
+        lambda x: x[0] + x[1], lambda x: [x @ x - 1.0], [3.0, -2.0], [1.0], maxiter=1
+    )
+    assert not few.success and "maximum number of steps (1)" in few.message
+    # at the origin the constraint gradient 2x vanishes: the KKT matrix is singular
+    sing = lagrange_newton(lambda x: x[0] + x[1], lambda x: [x @ x - 1.0], [0.0, 0.0], [0.0])
+    assert not sing.success and "singular KKT matrix" in sing.message
+
+
+def test_lagrange_newton_rejects_bad_input():
+    f, g = (lambda x: x @ x), (lambda x: [x[0] - 1.0])
+    with pytest.raises(TypeError, match="`f`"):
+        lagrange_newton(1.0, g, [1.0, 2.0], [0.0])
+    with pytest.raises(TypeError, match="`g`"):
+        lagrange_newton(f, None, [1.0, 2.0], [0.0])
+    with pytest.raises(ValueError, match="`lam0` must have shape"):
+        lagrange_newton(f, g, [1.0, 2.0], [0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match=r"`g` must return shape \(2,\)"):
+        lagrange_newton(f, g, [1.0, 2.0], [0.0, 0.0])
+    with pytest.raises(ValueError, match="`maxiter`"):
+        lagrange_newton(f, g, [1.0, 2.0], [0.0], maxiter=0)

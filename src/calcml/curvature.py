@@ -42,6 +42,7 @@ __doc__ = with_book_link(__doc__, "hessian_and_curvature")
 
 __all__ = [
     "EigenResult",
+    "LagrangeResult",
     "MinimizeResult",
     "TraceResult",
     "classify_critical_point",
@@ -50,6 +51,7 @@ __all__ = [
     "gauss_newton",
     "gradient_descent",
     "hutchinson_trace",
+    "lagrange_newton",
     "newton",
     "top_eigenvalue",
 ]
@@ -727,4 +729,146 @@ def hutchinson_trace(
         standard_error=float(values.std(ddof=1) / np.sqrt(samples)),
         nsamples=samples,
         values=values,
+    )
+
+
+@documented_in("hessian_and_curvature", "constraints")
+@dataclass(frozen=True, kw_only=True)
+class LagrangeResult:
+    """The outcome of :func:`lagrange_newton`.
+
+    Attributes
+    ----------
+    x, multipliers : ndarray, ndarray
+        The last iterate and its Lagrange multipliers ``lam`` (shape ``(p,)``), for the
+        Lagrangian ``f(x) + lam . g(x)``.
+    fun : float
+        ``f(x)``.
+    residual : float
+        The norm of ``(grad f(x) + J_g(x).T lam, g(x))``: zero at a stationary point.
+    nit : int
+        The number of Newton steps taken.
+    success, message : bool, str
+        Whether ``residual <= tol``; why the iteration stopped.
+    """
+
+    x: Vector
+    multipliers: Vector
+    fun: float
+    residual: float
+    nit: int
+    success: bool
+    message: str
+
+
+@documented_in("hessian_and_curvature", "constraints")
+def lagrange_newton(
+    f: Callable[[Any], Any],
+    g: Callable[[Any], Any],
+    x0: ArrayLike,
+    lam0: ArrayLike,
+    *,
+    tol: float = 1e-10,
+    maxiter: int = 50,
+) -> LagrangeResult:
+    """Newton's method on the stationarity system of ``f(x) + lam . g(x)`` subject to ``g(x) = 0``.
+
+    Solves ``grad f(x) + J_g(x).T lam = 0`` and ``g(x) = 0`` for ``(x, lam)``: each step
+    solves the linear system with the KKT matrix ``[[W, J_g.T], [J_g, 0]]``, where
+    ``W = hess f(x) + sum_k lam_k hess g_k(x)`` is the Hessian of the Lagrangian. All
+    derivatives are exact, from :mod:`calcml.autodiff`, so ``f`` and ``g`` must be written
+    with its functions (``ad.exp``, ``ad.tanh``, ...) and NumPy operators. Like Newton's method
+    the iteration converges quadratically from a start close enough to a stationary point
+    whose constraint gradients are linearly independent; it finds maxima and saddles of the
+    constrained problem as readily as minima.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float`` for ``x`` of shape ``(n,)``.
+    g : callable
+        ``g(x) -> shape (p,)``, the equality constraints ``g(x) = 0``, ``1 <= p <= n``.
+    x0, lam0 : array_like, shapes (n,) and (p,)
+        The starting point and multipliers.
+    tol : float, optional
+        Stop when the residual of the stationarity system is at most ``tol``.
+    maxiter : int, optional
+        The most Newton steps, at least 1.
+
+    Returns
+    -------
+    LagrangeResult
+
+    Examples
+    --------
+    The smallest ``x + y`` on the unit circle is at ``x = y = -1/sqrt(2)``, with multiplier
+    ``1/sqrt(2)``:
+
+    >>> res = lagrange_newton(lambda x: x[0] + x[1], lambda x: [x @ x - 1.0], [-1.0, -0.5], [1.0])
+    >>> bool(np.allclose(res.x, -np.sqrt(0.5))), round(float(res.multipliers[0]), 12), res.success
+    (True, 0.707106781187, True)
+    """
+    from calcml import autodiff  # a lazy import: autodiff is only needed here
+
+    check_callable(f, "f")
+    check_callable(g, "g")
+    x = _as_point(x0)
+    lam = as_finite_array(lam0, "lam0").astype(float)
+    n, p = x.size, lam.size
+    if lam.ndim != 1 or not 1 <= p <= n:
+        raise ValueError(f"`lam0` must have shape (p,) with 1 <= p <= {n}; got shape {lam.shape}")
+    tol = check_nonnegative(tol, "tol")
+    maxiter = check_int(maxiter, "maxiter", minimum=1)
+
+    def constraints(v: Vector) -> Vector:
+        c = real_output(g(v), "g")
+        if c.shape != (p,):
+            raise ValueError(f"`g` must return shape ({p},) to match `lam0`; got {c.shape}")
+        return c
+
+    # one scalar function per constraint: g may return a list of expressions or a vector
+    parts = [lambda v, k=k: g(v)[k] for k in range(p)]
+    grad_f, hess_f = autodiff.grad(f), autodiff.hessian(f)
+    grad_g = [autodiff.grad(gk) for gk in parts]
+    hess_g = [autodiff.hessian(gk) for gk in parts]
+
+    def residual_parts(v: Vector, mult: Vector) -> tuple[Vector, Vector]:
+        c = constraints(v)
+        J = np.array([np.asarray(gk(v), dtype=float) for gk in grad_g]).reshape(p, n)
+        return np.concatenate([np.asarray(grad_f(v), dtype=float) + J.T @ mult, c]), J
+
+    r, J = residual_parts(x, lam)
+    nit, message = 0, ""
+    while True:
+        res_norm = float(np.linalg.norm(r))
+        if not np.isfinite(res_norm):
+            message = f"non-finite residual after {nit} steps"
+            break
+        if res_norm <= tol:
+            message = f"converged: residual {res_norm:.3g} <= tol after {nit} steps"
+            break
+        if nit >= maxiter:
+            message = f"maximum number of steps ({maxiter}) reached"
+            break
+        W = np.asarray(hess_f(x), dtype=float).reshape(n, n)
+        for lam_k, hk in zip(lam, hess_g, strict=True):
+            W = W + lam_k * np.asarray(hk(x), dtype=float).reshape(n, n)
+        K = np.block([[W, J.T], [J, np.zeros((p, p))]])
+        try:
+            step = np.linalg.solve(K, -r)
+        except np.linalg.LinAlgError:
+            message = f"singular KKT matrix after {nit} steps"
+            break
+        x, lam = x + step[:n], lam + step[n:]
+        nit += 1
+        r, J = residual_parts(x, lam)
+    res_norm = float(np.linalg.norm(r))
+    return LagrangeResult(
+        x=x,
+        multipliers=lam,
+        fun=scalar_output(f(x), "f"),
+        residual=res_norm,
+        nit=nit,
+        success=bool(res_norm <= tol),
+        message=message,
     )
