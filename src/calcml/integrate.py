@@ -791,7 +791,7 @@ def laplace_approximation(
 
 @dataclass(frozen=True, kw_only=True)
 class GradientEstimateResult:
-    r"""A Monte Carlo estimate of the gradient of :math:`\E_q[f(Z)]` with its standard errors.
+    r"""A Monte Carlo estimate of the gradient of :math:`\E_q[f(X)]` with its standard errors.
 
     Here :math:`q = \normal(\mu, \diag(s^2))`, and the gradient is taken with respect
     to the mean :math:`\mu` and the standard deviations :math:`s`.
@@ -846,16 +846,16 @@ def score_function_gradient(
     baseline: float | str | None = None,
     rng: Seed = None,
 ) -> GradientEstimateResult:
-    r"""Score-function (REINFORCE) estimate of the gradient of :math:`\E_q[f(Z)]`.
+    r"""Score-function (REINFORCE) estimate of the gradient of :math:`\E_q[f(X)]`.
 
-    For :math:`q_\theta = \normal(\mu, \diag(s^2))` and :math:`Z_i = \mu + s\,\varepsilon_i`,
-    the estimate is :math:`\frac1n \sum_i (f(Z_i) - b)\,\grad_\theta \log q_\theta(Z_i)`
-    with :math:`\partial_\mu \log q = \varepsilon/s` and
-    :math:`\partial_s \log q = (\varepsilon^2 - 1)/s`. It needs only values of ``f``.
+    For :math:`q_\theta = \normal(\mu, \diag(s^2))` and :math:`X_i = \mu + s\,\zeta_i`,
+    the estimate is :math:`\frac1n \sum_i (f(X_i) - b)\,\grad_\theta \log q_\theta(X_i)`
+    with :math:`\partial_\mu \log q = \zeta/s` and
+    :math:`\partial_s \log q = (\zeta^2 - 1)/s`. It needs only values of ``f``.
     A constant baseline :math:`b` leaves it unbiased (the score has mean zero) and can
     reduce its variance; ``baseline="leave-one-out"`` uses, for sample :math:`i`, the
     mean of the other :math:`n - 1` values of ``f``, which is independent of
-    :math:`Z_i` and so also keeps the estimate unbiased. (With that baseline the terms
+    :math:`X_i` and so also keeps the estimate unbiased. (With that baseline the terms
     are not independent, and ``std_error`` is the usual sample formula, an approximation.)
 
     Parameters
@@ -882,7 +882,7 @@ def score_function_gradient(
 
     Examples
     --------
-    :math:`\E[Z^2] = \mu^2 + s^2` has gradient :math:`(2\mu, 2s) = (2, 4)` at
+    :math:`\E[X^2] = \mu^2 + s^2` has gradient :math:`(2\mu, 2s) = (2, 4)` at
     :math:`\mu = 1, s = 2`:
 
     >>> res = score_function_gradient(lambda z: z[:, 0] ** 2, 1.0, 2.0, 100_000, rng=0)
@@ -917,12 +917,12 @@ def reparameterization_gradient(
     *,
     rng: Seed = None,
 ) -> GradientEstimateResult:
-    r"""Reparameterisation (pathwise) estimate of the gradient of :math:`\E_q[f(Z)]`.
+    r"""Reparameterisation (pathwise) estimate of the gradient of :math:`\E_q[f(X)]`.
 
-    Writing :math:`Z = \mu + s\,\varepsilon` with :math:`\varepsilon \sim \normal(0, I)`
+    Writing :math:`X = \mu + s\,\zeta` with :math:`\zeta \sim \normal(0, I)`
     moves the parameters into the integrand, so
-    :math:`\partial_\mu \E[f(Z)] = \E[\grad f(Z)]` and
-    :math:`\partial_s \E[f(Z)] = \E[\grad f(Z) \odot \varepsilon]` (when ``f`` is
+    :math:`\partial_\mu \E[f(X)] = \E[\grad f(X)]` and
+    :math:`\partial_s \E[f(X)] = \E[\grad f(X) \odot \zeta]` (when ``f`` is
     :math:`C^1` with a gradient dominated by an integrable function). The estimate is
     the sample mean of these, with the same samples as :func:`score_function_gradient`
     for the same ``rng``.
@@ -975,7 +975,7 @@ def gaussian_elbo(
 ) -> MonteCarloResult:
     r"""Monte Carlo estimate of the evidence lower bound for :math:`q = \normal(\mu, \diag(s^2))`.
 
-    :math:`\mathrm{ELBO}(q) = \E_q[\log \tilde p(Z)] + H[q] \le \log \int \tilde p`, with
+    :math:`\mathrm{ELBO}(q) = \E_q[\log \tilde p(X)] + H[q] \le \log \int \tilde p`, with
     the Gaussian entropy :math:`H[q] = \sum_j \log s_j + \tfrac d2 (1 + \log 2\pi)` in
     closed form and the first term by :func:`monte_carlo`; the gap is
     :math:`\KL(q \,\|\, \tilde p / Z)`.
