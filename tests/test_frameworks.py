@@ -94,3 +94,14 @@ def test_reference_snippet_matches_closed_forms(reference: dict[str, Any]) -> No
 def test_require_variable(monkeypatch, setting: str, framework: str, expected: bool) -> None:
     monkeypatch.setenv("CALCML_REQUIRE_FRAMEWORKS", setting)
     assert required(framework) is expected
+
+
+def test_the_page_runs_the_calcml_snippet() -> None:
+    # The page shows the calcml code as an executed cell (it must run in Colab and Binder,
+    # where book/snippets/ may be absent): that cell is the snippet file's code.
+    snippet = (SNIPPETS / "calcml_small_net.py").read_text(encoding="utf-8")
+    body = snippet[snippet.index("x_in = np.array") :].rstrip("\n")
+    page = (SNIPPETS.parent / "chain_rule_backpropagation.md").read_text(encoding="utf-8")
+    assert f"```{{code-cell}} ipython3\n{body}\n```" in page
+    for name in FRAMEWORKS.values():
+        assert f"```{{literalinclude}} snippets/{name}" in page
