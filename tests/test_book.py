@@ -308,18 +308,30 @@ def test_chapter_pages_seed_their_random_generators() -> None:
     assert not bad, f"pages with unseeded or global random number generators: {bad}"
 
 
-#: The calcml callables that draw random numbers: the pages pass each of them rng=.
-RANDOM_CALLS = {
-    "MLP",
-    "Dense",
-    "two_moons",
-    "sgd",
-    "find_critical_points",
-    "top_eigenvalue",
-    "check_grad",
-    "monte_carlo",
-    "importance_sampling",
-}
+def random_calls() -> set[str]:
+    """The public calcml functions and classes that take ``rng`` (they draw random numbers)."""
+    import importlib
+    import inspect
+
+    import calcml
+
+    names = set()
+    for module in calcml.__all__:
+        mod = importlib.import_module(f"calcml.{module}")
+        for name in getattr(mod, "__all__", []):
+            try:
+                params = inspect.signature(getattr(mod, name)).parameters
+            except (TypeError, ValueError):
+                continue
+            if "rng" in params:
+                names.add(name)
+    return names
+
+
+def test_random_calls_are_found_from_the_signatures() -> None:
+    known = {"MLP", "two_moons", "sgd", "check_grad", "monte_carlo", "top_eigenvalue"}
+    assert known <= random_calls()
+    assert "derivative" not in random_calls()
 
 
 def test_chapter_pages_pass_an_explicit_rng_to_calcml() -> None:
@@ -328,7 +340,7 @@ def test_chapter_pages_pass_an_explicit_rng_to_calcml() -> None:
 
     import jupytext
 
-    missing = []
+    missing, random = [], random_calls()
     for f in chapter_pages():
         for cell in jupytext.read(ROOT / f"{f}.md").cells:
             if cell.cell_type != "code":
@@ -339,7 +351,7 @@ def test_chapter_pages_pass_an_explicit_rng_to_calcml() -> None:
                     continue
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                if name in RANDOM_CALLS and "rng" not in {k.arg for k in node.keywords}:
+                if name in random and "rng" not in {k.arg for k in node.keywords}:
                     missing.append(f"{f}: {ast.unparse(node)[:80]}")
     assert not missing, "calls without rng=:\n" + "\n".join(missing)
 
