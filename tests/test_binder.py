@@ -306,7 +306,17 @@ def test_repo2docker_reads_the_binder_folder(tmp_path: Path) -> None:
 
 
 # Importable in a fresh Colab runtime without installing anything (Colab's base image).
-COLAB_PREINSTALLED = {"numpy", "scipy", "sympy", "matplotlib", "IPython", "yaml", "pandas"}
+# mpmath comes with sympy (its dependency), so it is there wherever sympy is.
+COLAB_PREINSTALLED = {
+    "numpy",
+    "scipy",
+    "sympy",
+    "mpmath",
+    "matplotlib",
+    "IPython",
+    "yaml",
+    "pandas",
+}
 
 
 def imported_top_level(source: str) -> set[str]:
