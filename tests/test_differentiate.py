@@ -496,6 +496,26 @@ def test_matrix_gradient_identities(f, closed_form, method):
     )
 
 
+_X_NEG = _X.copy()
+_X_NEG[0] *= -1  # one row negated: det < 0
+
+
+@pytest.mark.parametrize(
+    ("f", "closed_form"),
+    [
+        (lambda X: np.linalg.slogdet(X)[1], lambda X: np.linalg.inv(X).T),
+        (np.linalg.det, lambda X: np.linalg.det(X) * np.linalg.inv(X).T),
+    ],
+)
+def test_log_abs_det_and_det_gradients_at_negative_determinant(f, closed_form):
+    # Book rule 5 and exercise 9: d log|det X| / dX = X^-T also when det X < 0.
+    assert np.linalg.det(_X_NEG) < 0
+    G = gradient(f, _X_NEG)
+    np.testing.assert_allclose(
+        G, closed_form(_X_NEG), rtol=0, atol=1e-8 * np.abs(closed_form(_X_NEG)).max()
+    )
+
+
 def test_matrix_gradient_rectangular_matches_flattened():
     W = _RNG.standard_normal((2, 4))
     f = lambda M: float(np.sum(np.sin(M) * M))  # noqa: E731
