@@ -645,17 +645,19 @@ def test_repeated_estimates_scatter_as_their_standard_errors_say():
     assert abs(np.mean(z)) < 4 / np.sqrt(200) and 0.8 < np.std(z) < 1.2
 
 
-def test_variance_ratio_matches_theory_for_a_linear_function():
+def test_variance_ratio_matches_theory_for_linear_and_quadratic_functions():
     # f(z) = z in one dimension at mu = 0, s = 1: the pathwise per-sample gradient in mu is 1
-    # (variance 0); the score-function one is z * eps = eps^2 (mu = 0, s = 1): variance 2.
+    # (variance 0); the score-function one is z * eps = eps^2: variance E[eps^4] - 1 = 2.
+    lin = reparameterization_gradient(lambda z: np.ones_like(z), 0.0, 1.0, 100, rng=6)
+    assert lin.std_error[0, 0] == 0.0 and lin.estimate[0, 0] == 1.0
+    lin_sf = score_function_gradient(lambda z: z[:, 0], 0.0, 1.0, 400_000, rng=6)
+    assert lin_sf.std_error[0, 0] ** 2 * lin_sf.n == pytest.approx(2.0, rel=0.03)
     # For f(z) = z^2 the d/dmu terms are 2z (variance 4 s^2 = 4) against z^2 * eps with
     # variance E[eps^6] = 15: a ratio of 15/4.
     sf = score_function_gradient(lambda z: z[:, 0] ** 2, 0.0, 1.0, 400_000, rng=5)
     rp = reparameterization_gradient(lambda z: 2 * z, 0.0, 1.0, 400_000, rng=5)
     ratio = (sf.std_error[0, 0] / rp.std_error[0, 0]) ** 2
     assert ratio == pytest.approx(15 / 4, rel=0.05)
-    lin = reparameterization_gradient(lambda z: np.ones_like(z), 0.0, 1.0, 100, rng=6)
-    assert lin.std_error[0, 0] == 0.0 and lin.estimate[0, 0] == 1.0
 
 
 def test_baseline_reduces_the_variance():
@@ -669,6 +671,15 @@ def test_baseline_reduces_the_variance():
 
 
 def test_same_rng_same_samples():
+    # the two estimators draw the same zeta from the same seed: for f(x) = x at s = 1 the
+    # score-function d/ds term is (mu + zeta)(zeta^2 - 1) and the pathwise one is zeta
+    mu, n, seed = 0.7, 50, 8
+    zeta = np.random.default_rng(seed).standard_normal((n, 1))[:, 0]
+    sf = score_function_gradient(lambda z: z[:, 0], mu, 1.0, n, rng=seed)
+    rp = reparameterization_gradient(np.ones_like, mu, 1.0, n, rng=seed)
+    assert sf.estimate[1, 0] == pytest.approx(np.mean((mu + zeta) * (zeta**2 - 1)), abs=1e-14)
+    assert rp.estimate[1, 0] == pytest.approx(np.mean(zeta), abs=1e-15)
+    assert sf.estimate[0, 0] == pytest.approx(np.mean((mu + zeta) * zeta), abs=1e-14)
     a = score_function_gradient(lambda z: z[:, 0], [0.0], [1.0], 10, rng=8)
     b = score_function_gradient(lambda z: z[:, 0], [0.0], [1.0], 10, rng=8)
     np.testing.assert_array_equal(a.estimate, b.estimate)
@@ -699,6 +710,10 @@ def test_gradient_estimators_reject_bad_input():
         reparameterization_gradient(lambda z: z, [0.0, 1.0], [1.0], 10)
     with pytest.raises(ValueError, match="`mean` must be a scalar or a 1-D array"):
         gaussian_elbo(f, np.zeros((2, 2)), np.ones((2, 2)), 10)
+    with pytest.raises(ValueError, match="`mean` must have at least one entry"):
+        score_function_gradient(f, [], [], 10)
+    with pytest.raises(ValueError, match="`mean` must have at least one entry"):
+        reparameterization_gradient(lambda z: z, [], [], 10)
     with pytest.raises(ValueError, match="`mean` must be finite"):
         score_function_gradient(f, np.nan, 1.0, 10)
     with pytest.raises(ValueError, match="`n` must be"):

@@ -818,6 +818,8 @@ def _gaussian(mean: ArrayLike, std: ArrayLike) -> tuple[NDArray[np.float64], NDA
     s = np.atleast_1d(as_finite_array(std, "std"))
     if mu.ndim != 1:
         raise ValueError(f"`mean` must be a scalar or a 1-D array, got shape {mu.shape}")
+    if mu.size == 0:
+        raise ValueError("`mean` must have at least one entry")
     if s.shape != mu.shape:
         raise ValueError(f"`std` must have the shape of `mean`, {mu.shape}, got {s.shape}")
     if np.any(s <= 0):
