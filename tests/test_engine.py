@@ -466,3 +466,45 @@ def test_inputs_of_any_real_dtype_give_float64(dtype, name, shape):
         assert np.asarray(getattr(out, "value", out)).dtype == np.float64
     (BINARY[name](t, a)).sum().backward()
     assert t.grad.dtype == np.float64
+
+
+def test_backpropagate_with_stop_sweeps_only_nodes_that_depend_on_stop() -> None:
+    # c does not depend on x: with stop=x it is not swept, and x's adjoint is unchanged
+    x, c = Tensor([1.0, 2.0]), Tensor([3.0, -1.0])
+    k = exp(c) * 2.0  # depends on c only
+    y = (x * k).sum() + (c * c).sum()
+    swept = [node for node, _ in backpropagate(y, np.ones(()), stop=x)]
+    assert all(node is not c and node is not k for node in swept)
+    assert swept[0] is y and swept[-1] is x
+    full = dict((id(n), g) for n, g in backpropagate(y, np.ones(())))
+    restricted = dict((id(n), g) for n, g in backpropagate(y, np.ones(()), stop=x))
+    np.testing.assert_array_equal(restricted[id(x)], full[id(x)])
+    np.testing.assert_array_equal(full[id(x)], 2.0 * np.exp([3.0, -1.0]))
+    # a root that does not depend on stop yields nothing
+    assert list(backpropagate((c * c).sum(), np.ones(()), stop=x)) == []
+
+
+def test_jvp_second_sweep_skips_the_forward_nodes() -> None:
+    # The double-VJP JVP of tanh(B x): 2 rules recorded, then only the rules of the
+    # recorded sweep that depend on the cotangent (the forward graph is not swept again).
+    calls: list[str] = []
+    saved = dict(VJP_RULES)
+
+    def counting(rule):
+        def wrapped(*args, **kwargs):
+            calls.append(rule.__name__)
+            return rule(*args, **kwargs)
+
+        return wrapped
+
+    try:
+        for op, rules in saved.items():
+            VJP_RULES[op] = tuple(counting(r) for r in rules)
+        B = np.arange(6.0).reshape(3, 2) / 6
+        _, tangent = jvp(lambda t: tanh(B @ t), [0.5, -1.0], [1.0, 0.0])
+    finally:
+        VJP_RULES.clear()
+        VJP_RULES.update(saved)
+    z = B @ np.array([0.5, -1.0])
+    np.testing.assert_allclose(tangent, (1 - np.tanh(z) ** 2) * B[:, 0], rtol=1e-14)
+    assert calls == ["tanh_vjp", "matmul_vjp_b", "matmul_vjp_b", "mul_vjp_a"]

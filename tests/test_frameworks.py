@@ -7,7 +7,8 @@ files and checks every quantity against ``calcml_small_net.py`` to 1e-12.
 
 A framework that is not installed is skipped, unless ``CALCML_REQUIRE_FRAMEWORKS`` names
 it: a comma-separated list (``torch``, ``jax``, ``torch,jax``), or ``1`` for all of them.
-``.ci/run`` installs PyTorch and sets the variable, so there a missing framework fails.
+``.ci/run`` installs PyTorch (Python 3.11, off GitHub) or JAX (on GitHub runners and
+other Pythons) and sets the variable, so there a missing framework fails.
 """
 
 from __future__ import annotations

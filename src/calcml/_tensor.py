@@ -522,7 +522,7 @@ VJP_RULES: dict[str, tuple[Callable[..., Any], ...]] = {
 
 
 def topological_order(root: Tensor, stop: Tensor | None = None) -> list[Tensor]:
-    """Every node ``root`` depends on (not looking past ``stop``), each after its operands.
+    """Every node ``root`` depends on (not past ``stop``), each after its operands.
 
     An iterative depth-first search, so a chain of any depth works; the order is
     deterministic (operands are visited in the order of ``node._args``).
@@ -538,7 +538,8 @@ def topological_order(root: Tensor, stop: Tensor | None = None) -> list[Tensor]:
             visited.add(id(node))
             stack.append((node, True))
             if node is not stop:
-                stack.extend((a, False) for a in reversed(node._args) if isinstance(a, Tensor))
+                args = reversed(node._args)
+                stack.extend((a, False) for a in args if isinstance(a, Tensor))
     return order
 
 
@@ -548,18 +549,28 @@ _NO_CTX: dict[str, Any] = {}  # the keyword arguments of a rule that needs no co
 def backpropagate(
     root: Tensor, seed: Any, stop: Tensor | None = None, create_graph: bool = False
 ) -> Iterator[tuple[Tensor, Any]]:
-    """The reverse sweep: yield each node of ``root``'s graph with its adjoint, outputs first.
+    """The reverse sweep: yield each node of ``root``'s graph with its adjoint.
 
-    The adjoint of a node is d(seed . root)/d(node). In reverse topological order a
-    node's adjoint is complete when the node is reached: every node that uses it has
-    already added its share (the chain rule, summed over paths). Each rule of
-    :data:`VJP_RULES` turns the adjoint ``g`` of a node into the share of one
-    operand. With ``create_graph`` the rules run on Tensors, so the adjoints can be
-    differentiated again. A generator: a caller that keeps one adjoint lets the
-    others go as soon as they have been used.
+    Outputs first. The adjoint of a node is d(seed . root)/d(node). In reverse
+    topological order a node's adjoint is complete when the node is reached: every
+    node that uses it has already added its share (the chain rule, summed over
+    paths). Each rule of :data:`VJP_RULES` turns the adjoint ``g`` of a node into
+    the share of one operand. With ``stop``, only the nodes that depend on ``stop``
+    are swept (the others cannot change its adjoint). With ``create_graph`` the
+    rules run on Tensors, so the adjoints can be differentiated again. A
+    generator: a caller that keeps one adjoint lets the others go as soon as they
+    have been used.
     """
+    order = topological_order(root, stop)
+    live: set[int] = set()
+    if stop is not None:  # keep the nodes with a path from `stop`
+        live.add(id(stop))
+        for node in order:
+            if any(id(a) in live for a in node._args):
+                live.add(id(node))
+        order = [node for node in order if id(node) in live]
     adjoints: dict[int, Any] = {id(root): seed}
-    for node in reversed(topological_order(root, stop)):
+    for node in reversed(order):
         g = adjoints.pop(id(node))  # complete: every user of `node` came before it
         yield node, g
         if node is stop or not node._args:  # an input: nothing further back
@@ -568,7 +579,7 @@ def backpropagate(
         operands = node._args if create_graph else tuple(map(_val, node._args))
         ctx = _NO_CTX if node._ctx is None else {"ctx": node._ctx}
         for arg, rule in zip(node._args, VJP_RULES[node._op], strict=False):
-            if isinstance(arg, Tensor):  # constants need no adjoint
+            if isinstance(arg, Tensor) and (stop is None or id(arg) in live):
                 share = rule(g, out, *operands, **ctx)
                 if share.shape != arg.shape:
                     share = unbroadcast(share, arg.shape)

@@ -326,7 +326,8 @@ def jvp(f: Callable[..., Any], x: Any, v: Any) -> tuple[Any, Any]:
     ``x`` along ``v``. Computed exactly, by the double-VJP trick: ``u -> u^T J``
     is linear in ``u``, and its own VJP with cotangent ``v`` is ``J v``. This
     costs one forward pass, one recorded reverse sweep and one reverse sweep of
-    that record: a small multiple of the cost of ``f``, whatever the sizes of
+    the part of that record that depends on ``u`` (the forward nodes are not
+    swept again): a small multiple of the cost of ``f``, whatever the sizes of
     ``x`` and ``f(x)``.
 
     Parameters
