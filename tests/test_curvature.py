@@ -604,6 +604,14 @@ def test_gauss_newton_rejects_bad_input():
         gauss_newton(lambda v: X @ v, np.zeros(3), loss=lambda z: np.ones(2))
     with pytest.raises(ValueError, match="asymmetric"):
         gauss_newton(lambda v: X @ v, np.zeros(3), loss=lambda z: np.triu(np.ones((3, 3))))
+    with pytest.raises(TypeError, match="`loss` must return real numbers"):
+        gauss_newton(lambda v: X @ v, np.zeros(3), loss=lambda z: ["a", "b", "c"])
+    with pytest.raises(TypeError, match="`jac` must return real numbers"):
+        gauss_newton(lambda v: X @ v, np.zeros(3), jac=lambda v: [["ab"] * 3] * 3)
+    with pytest.raises(ValueError, match="exp overflows"):
+        gauss_newton(lambda v: 1000.0 * v, np.ones(2), loss="poisson")
+    with pytest.raises(ValueError, match="overflows"):
+        gauss_newton(lambda v: X @ v, np.zeros(3), jac=lambda v: 1e200 * np.eye(3))
 
 
 # --- hutchinson_trace -------------------------------------------------------------------
@@ -703,7 +711,8 @@ def test_lagrange_newton_agrees_with_slsqp_on_two_constraints():
     res = lagrange_newton(f, g, ref.x + 0.01, [0.0, 0.0])
     assert res.success and ref.success
     np.testing.assert_allclose(res.x, ref.x, atol=1e-6)
-    # stationarity with the returned multipliers (independent check by finite differences)
+    # stationarity with the returned multipliers (independent check with the derivatives
+    # written by hand)
     grad_f = A @ res.x + np.array([1.0, 0.0, -1.0])
     J = np.array([[1.0, 1.0, 1.0], [res.x[1], res.x[0], 0.0]])
     np.testing.assert_allclose(grad_f + J.T @ res.multipliers, 0, atol=1e-9)
@@ -731,3 +740,18 @@ def test_lagrange_newton_rejects_bad_input():
         lagrange_newton(f, g, [1.0, 2.0], [0.0, 0.0])
     with pytest.raises(ValueError, match="`maxiter`"):
         lagrange_newton(f, g, [1.0, 2.0], [0.0], maxiter=0)
+    with pytest.raises(ValueError, match="`tol` must be >= 0"):
+        lagrange_newton(f, g, [1.0, 2.0], [0.0], tol=-1.0)
+    with pytest.raises(ValueError, match="`x0` must be finite"):
+        lagrange_newton(f, g, [1.0, np.nan], [0.0])
+    with pytest.raises(ValueError, match="`x0` must be a non-empty 1-D array"):
+        lagrange_newton(f, g, [[1.0, 2.0]], [0.0])
+    with pytest.raises(ValueError, match="`lam0` must be finite"):
+        lagrange_newton(f, g, [1.0, 2.0], [np.inf])
+
+
+def test_lagrange_newton_success_bounds_the_residual_not_the_error():
+    # LICQ holds but the KKT matrix is singular at the solution (0, 0): linear convergence
+    res = lagrange_newton(lambda x: x[0] ** 4 + x[1] ** 2, lambda x: [x[1]], [1.0, 0.0], [0.0])
+    assert res.success and res.nit > 10
+    assert abs(res.x[0]) > 1e3 * res.residual

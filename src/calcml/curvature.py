@@ -562,9 +562,15 @@ def _loss_curvature(loss: str | Callable[[Vector], ArrayLike], z: Vector) -> Vec
         p = 0.5 * (1.0 + np.tanh(0.5 * z))  # the sigmoid, without overflow
         return p * (1.0 - p)
     if loss == "poisson":  # e^z - y z
-        return np.exp(z)
+        with np.errstate(over="ignore"):
+            rate = np.exp(z)
+        if not np.all(np.isfinite(rate)):
+            raise ValueError(
+                '`loss="poisson"`: the log-rates from `outputs` are too large, exp overflows'
+            )
+        return rate
     assert callable(loss)
-    h = np.asarray(loss(z), dtype=float)
+    h = real_output(loss(z), "loss")
     if h.shape not in ((m,), (m, m)) or not np.all(np.isfinite(h)):
         raise ValueError(
             f"`loss` must return a finite ({m},) diagonal or ({m}, {m}) Hessian; "
@@ -642,13 +648,18 @@ def gauss_newton(
         J = np.asarray(autodiff.jacobian(outputs)(w), dtype=float).reshape(z.size, w.size)
     else:
         check_callable(jac, "jac")
-        J = np.asarray(jac(w), dtype=float)
+        J = real_output(jac(w), "jac")
         if J.shape != (z.size, w.size) or not np.all(np.isfinite(J)):
             raise ValueError(
                 f"`jac` must return a finite ({z.size}, {w.size}) array; got {J.shape}"
             )
     h = _loss_curvature(loss, z)
-    G = J.T @ (h[:, None] * J) if h.ndim == 1 else J.T @ h @ J
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = J.T @ (h[:, None] * J) if h.ndim == 1 else J.T @ h @ J
+    if not np.all(np.isfinite(G)):
+        raise ValueError(
+            "the Gauss-Newton matrix overflows: `jac` or the curvature of `loss` too large"
+        )
     if reduction == "mean":
         G = G / z.size
     return 0.5 * (G + G.T)
@@ -740,8 +751,8 @@ class LagrangeResult:
     Attributes
     ----------
     x, multipliers : ndarray, ndarray
-        The last iterate and its Lagrange multipliers ``lam`` (shape ``(p,)``), for the
-        Lagrangian ``f(x) + lam . g(x)``.
+        The last iterate and its Lagrange multipliers ``lam`` (shape ``(p,)``; the book
+        writes them as nu), for the Lagrangian ``f(x) + lam . g(x)``.
     fun : float
         ``f(x)``.
     residual : float
@@ -779,8 +790,13 @@ def lagrange_newton(
     derivatives are exact, from :mod:`calcml.autodiff`, so ``f`` and ``g`` must be written
     with its functions (``ad.exp``, ``ad.tanh``, ...) and NumPy operators. Like Newton's method
     the iteration converges quadratically from a start close enough to a stationary point
-    whose constraint gradients are linearly independent; it finds maxima and saddles of the
-    constrained problem as readily as minima.
+    whose constraint gradients are linearly independent and whose KKT matrix is nonsingular
+    there (it is when the Hessian of the Lagrangian is positive definite on the tangent
+    space, the second-order sufficient condition; Nocedal & Wright, *Numerical
+    Optimization*, 2nd ed., Section 18.1 and Theorem 18.1). Without that, convergence can be
+    linear and slow. It finds maxima and saddles of the constrained problem as readily as
+    minima. ``success`` bounds the residual only, not the error in ``x``: where the KKT
+    matrix is singular at the solution, a small residual allows a much larger error in ``x``.
 
     Parameters
     ----------
