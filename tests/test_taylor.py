@@ -442,6 +442,8 @@ def test_callable_that_is_nowhere_finite_is_rejected() -> None:
         5e-324,
         -1e-300,
         1e150,
+        np.nextafter(2.0**512, 0.0),
+        -np.nextafter(2.0**512, 0.0),
         2.0,
         1.0,
     ],
@@ -476,7 +478,10 @@ def test_delta_method_lognormal(s: float) -> None:
 
 
 def test_delta_method_against_monte_carlo() -> None:
-    """A sigmoid of a linear form with small covariance: Monte Carlo within its 95% band."""
+    """A sigmoid of a linear form, small covariance: Monte Carlo within 4 standard errors.
+
+    Plus 1% for the linearisation bias of the delta method (-0.40% by quadrature here).
+    """
     rng = np.random.default_rng(7)
     mu = np.array([0.3, -0.4])
     sigma = 1e-3 * np.array([[1.0, 0.4], [0.4, 2.0]])
@@ -511,3 +516,25 @@ def test_delta_method_errors() -> None:
         delta_method(f, [0.0, 1.0], np.eye(2), grad=lambda x: [1.0])
     with pytest.raises(ValueError, match="gradient of `f` is not finite"):
         delta_method(f, [0.0], [[1.0]], grad=lambda x: [np.inf])
+
+
+@pytest.mark.parametrize("x0", [2.0**512, -(2.0**512), 1e155, -1e200, 1e300])
+def test_taylor_polynomial_rejects_x0_beyond_2_to_the_512(x0: float) -> None:
+    """NumPy's mapparms would overflow to (-inf, 1.0) and p(x0) to nan there."""
+    with pytest.raises(ValueError, match=r"`x0` must satisfy \|x0\| < 2\*\*512"):
+        taylor_polynomial(sp.Symbol("x"), x0, 1)
+
+
+def test_delta_method_validates_tiny_covariances() -> None:
+    """The symmetry and PSD checks are scale invariant; a zero covariance passes."""
+    f = lambda x: float(x[0] - x[1])  # noqa: E731
+    grad = lambda x: [1.0, -1.0]  # noqa: E731
+    indefinite = np.array([[1.0, 2.0], [2.0, 1.0]])
+    for scale in [1e-14, 1.0, 1e14]:
+        with pytest.raises(ValueError, match="`cov` must be positive semidefinite"):
+            delta_method(f, [0.0, 0.0], scale * indefinite, grad=grad)
+        with pytest.raises(ValueError, match="`cov` must be symmetric"):
+            delta_method(f, [0.0, 0.0], scale * np.array([[1e-6, 1.0], [0.0, 1e-6]]))
+        v = delta_method(f, [0.0, 0.0], scale * np.eye(2), grad=grad)
+        assert v == pytest.approx(2 * scale, rel=1e-15)
+    assert delta_method(f, [0.0, 0.0], np.zeros((2, 2)), grad=grad) == 0.0

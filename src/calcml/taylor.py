@@ -225,7 +225,9 @@ def taylor_polynomial(f: Any, x0: float, degree: int) -> Polynomial:
 
     The polynomial is :math:`p(x) = \sum_{k=0}^{n} c_k (x - x_0)^k`: its ``coef`` are the
     Taylor coefficients and its domain/window map is :math:`x \mapsto x - x_0` exactly
-    (``mapparms()`` is ``(-x0, 1.0)`` for every finite ``x0``), so it is evaluated in
+    (``mapparms()`` is ``(-x0, 1.0)`` for every ``x0`` with :math:`|x_0| < 2^{512}`;
+    NumPy forms the product of ``x0`` and the domain width, which overflows beyond
+    that, so larger ``x0`` raise a ``ValueError``), so it is evaluated in
     the original variable without expanding the powers of :math:`x - x_0` (which
     would cancel badly far from 0). ``p.convert()`` gives the
     coefficients in powers of :math:`x`.
@@ -249,9 +251,14 @@ def taylor_polynomial(f: Any, x0: float, degree: int) -> Polynomial:
     >>> round(float(p(1.1)), 8), round(float(np.log(1.1)), 8)
     (0.09533333, 0.09531018)
     """
+    x0 = check_finite_scalar(x0, "x0")
+    if abs(x0) >= _MAX_SHIFT:
+        raise ValueError(f"`x0` must satisfy |x0| < 2**512 for an exact shift x - x0, got {x0!r}")
     coef = taylor_coefficients(f, x0, degree)
-    x0 = float(x0)
     return Polynomial(coef, domain=_exact_domain(x0), window=_window(x0), symbol="x")
+
+
+_MAX_SHIFT = 2.0**512  # NumPy's mapparms forms x0 * h with h > |x0|/2: finite below this
 
 
 def _exact_domain(x0: float) -> list[float]:
@@ -261,6 +268,8 @@ def _exact_domain(x0: float) -> list[float]:
     |x0| - h exact, so the domain/window map is off = -x0, scl = 1 without
     rounding (x0 + h could round when x0 lies just below a power of two).
     Tiny |x0| (below 2**-60) takes h = 1, where the map is exact as well.
+    Requires |x0| < 2**512: NumPy computes the offset as (x0 * -h) / h, and
+    x0 * h overflows from there on (taylor_polynomial checks this).
     """
     h = _width(x0)
     return [x0 - h, x0] if x0 > 0 else [x0, x0 + h]
@@ -474,11 +483,13 @@ def delta_method(
     sigma = as_finite_array(cov, "cov")
     if sigma.shape != (n, n):
         raise ValueError(f"`cov` must have shape ({n}, {n}), got {sigma.shape}")
-    scale = max(1.0, float(np.max(np.abs(sigma))))
-    if not np.allclose(sigma, sigma.T, rtol=0.0, atol=1e3 * EPS * scale):
+    # tolerances relative to the largest entry, so that the checks are scale invariant
+    # (a zero covariance passes both)
+    tol = 1e3 * EPS * float(np.max(np.abs(sigma)))
+    if np.any(np.abs(sigma - sigma.T) > tol):
         raise ValueError("`cov` must be symmetric")
     sigma = 0.5 * (sigma + sigma.T)
-    if float(np.linalg.eigvalsh(sigma)[0]) < -1e3 * EPS * scale:
+    if float(np.linalg.eigvalsh(sigma)[0]) < -tol:
         raise ValueError("`cov` must be positive semidefinite")
     if grad is None:
         g = differentiate.gradient(f, mu.copy())
