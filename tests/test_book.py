@@ -404,3 +404,24 @@ def test_code_width_check_catches_a_long_line(tmp_path: Path) -> None:
     (line,) = long_code_lines(page)
     assert line.startswith("wide.html: 125 chars: x = 1 + 1")
     assert long_code_lines(page, limit=200) == []
+
+
+def macro_scripts(text: str, macros: dict[str, Any]) -> list[str]:
+    """``_\\R`` or ``^\\T``: a sub- or superscript whose argument is a macro without
+    braces. MathJax accepts it, but xelatex stops on it (``\\R`` is ``\\mathbb{R}``)."""
+    names = "|".join(sorted(macros, key=len, reverse=True))
+    return [m.group(0) for m in re.finditer(r"[_^]\\(?:" + names + r")(?![A-Za-z])", text)]
+
+
+def test_macros_are_braced_in_sub_and_superscripts() -> None:
+    macros = calcml_book.load_macros()
+    bad = [
+        f"{f}: {hit}"
+        for f in toc_files()
+        for hit in macro_scripts((ROOT / f"{f}.md").read_text(encoding="utf-8"), macros)
+    ]
+    assert not bad, "write _{\\R}, not _\\R (the PDF build fails):\n" + "\n".join(bad)
+    assert macro_scripts(r"$\int_\R f$ and $x^\T$ but $\int_{\R} f$", macros) == [
+        "_\\R",
+        "^\\T",
+    ]
